@@ -1,0 +1,38 @@
+import type { Filter } from './filter.js';
+import type { FilterHandle, PluginHandle } from './handle.js';
+import type { Plugin } from './plugin.js';
+
+/**
+ * What a plugin module exports by default: a factory of plugin instances.
+ * Each server calls `create()` once, so two servers in one process (or two
+ * uses of the same filter in one stack) never share configuration.
+ */
+export interface PluginDefinition<H extends PluginHandle = PluginHandle> {
+  readonly kind: 'plugin';
+  create(): Plugin<H>;
+}
+
+/** What a filter module exports by default: a factory of filter instances. */
+export interface FilterDefinition<H extends FilterHandle = FilterHandle> {
+  readonly kind: 'filter';
+  create(): Filter<H>;
+}
+
+/** A plugin's hooks, as written by its author. */
+export type PluginSpec<H extends PluginHandle = PluginHandle> = Omit<Plugin<H>, 'kind'>;
+/** A filter's hooks, as written by its author. */
+export type FilterSpec<H extends FilterHandle = FilterHandle> = Omit<Filter<H>, 'kind'>;
+
+/**
+ * Defines a plugin: `export default definePlugin(() => { let file; return {...} })`.
+ * Pass a function when the plugin keeps configuration (it runs once per
+ * server), or an object when it keeps none.
+ */
+export function definePlugin<H extends PluginHandle>(spec: PluginSpec<H> | (() => PluginSpec<H>)): PluginDefinition<H> {
+  return { kind: 'plugin', create: () => ({ ...(typeof spec === 'function' ? spec() : spec), kind: 'plugin' }) };
+}
+
+/** Defines a filter, like {@link definePlugin}. */
+export function defineFilter<H extends FilterHandle>(spec: FilterSpec<H> | (() => FilterSpec<H>)): FilterDefinition<H> {
+  return { kind: 'filter', create: () => ({ ...(typeof spec === 'function' ? spec() : spec), kind: 'filter' }) };
+}

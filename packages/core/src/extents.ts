@@ -1,0 +1,75 @@
+import { nbdError } from './errors.js';
+
+/** Extent type bits, the `base:allocation` meta context flags of the NBD protocol. */
+export const ExtentType = {
+  /** Allocated data (no bits set). */
+  DATA: 0,
+  /** NBD_STATE_HOLE: the range is not allocated. */
+  HOLE: 1 << 0,
+  /** NBD_STATE_ZERO: the range reads as zeroes. */
+  ZERO: 1 << 1,
+} as const;
+
+/** One extent: `length` bytes from `offset`, of `type` (a set of {@link ExtentType} bits). */
+export interface Extent {
+  readonly offset: bigint;
+  readonly length: bigint;
+  readonly type: number;
+}
+
+/**
+ * Collects the extents a layer reports for the range `[start, end)`.
+ *
+ * Rules, as in nbdkit: extents are added in ascending order and contiguous;
+ * the first one must begin at or before `start`; parts before `start` are
+ * dropped, parts at or after `end` are ignored; empty extents are ignored;
+ * neighbours of the same type are merged. A layer may stop after covering
+ * any prefix of the range (at least one byte); the caller asks again for the rest.
+ */
+export class ExtentList {
+  /** The extents collected so far, trimmed to the range and merged. */
+  readonly extents: Extent[] = [];
+  /** End of the last extent added (before trimming), or undefined before the first. */
+  private next: bigint | undefined;
+
+  /**
+   * @param start First byte of the range asked about.
+   * @param end One past the last byte of the range.
+   */
+  constructor(
+    readonly start: bigint,
+    readonly end: bigint,
+  ) {
+    if (end < start) throw nbdError('EINVAL', `extent range ends (${end}) before it starts (${start})`);
+  }
+
+  /** Adds an extent; throws EINVAL when it breaks the ordering rules. */
+  add(offset: bigint, length: bigint, type: number): void {
+    if (length < 0n) throw nbdError('EINVAL', `extent at ${offset} has a negative length`);
+    if (this.next === undefined) {
+      if (offset > this.start) {
+        throw nbdError('EINVAL', `first extent starts at ${offset}, after the start of the range ${this.start}`);
+      }
+    } else if (offset !== this.next) {
+      throw nbdError('EINVAL', `extent at ${offset} is not contiguous with the previous one ending at ${this.next}`);
+    }
+    if (length === 0n) return;
+    this.next = offset + length;
+    let from = offset < this.start ? this.start : offset;
+    const to = this.next > this.end ? this.end : this.next;
+    if (to <= from) return;
+    const last = this.extents.at(-1);
+    if (last !== undefined && last.type === type) {
+      from = last.offset;
+      this.extents[this.extents.length - 1] = { offset: from, length: to - from, type };
+    } else {
+      this.extents.push({ offset: from, length: to - from, type });
+    }
+  }
+
+  /** How far the collected extents reach: `start` when none were added. */
+  get covered(): bigint {
+    const last = this.extents.at(-1);
+    return last === undefined ? this.start : last.offset + last.length;
+  }
+}

@@ -1,0 +1,60 @@
+import type { Capabilities } from './capabilities.js';
+import type { DataMethods } from './data-methods.js';
+import type { MaybePromise } from './maybe-promise.js';
+
+/**
+ * An open, prepared context on the layer beneath a filter. Its data calls are
+ * checked by the server (range, flags against capabilities, read-only) and
+ * what the layer lacks is emulated (zero by writes, FUA by flush, cache by
+ * reads), so a filter may call any of them.
+ */
+export interface Next extends DataMethods {
+  /** The export name this context was opened with. */
+  readonly exportName: string;
+  /** Whether this context was opened read-only. */
+  readonly readonly: boolean;
+  /** Capabilities, asked once when the context was prepared. */
+  readonly capabilities: Capabilities;
+  /** True once `close` has begun. */
+  readonly closed: boolean;
+  /** Finalizes and closes the context, and every context it holds below. Idempotent. */
+  close(): Promise<void>;
+}
+
+/** How to open a context with {@link Backend.open}. */
+export interface OpenOptions {
+  /** Open read-only. Defaults to the connection's read-only state, or false outside a connection. */
+  readonly readonly?: boolean;
+  /** The export name to open. Defaults to the connection's export name, or '' outside a connection. */
+  readonly exportName?: string;
+  /**
+   * A shared context: not tied to any connection, it may be opened outside one
+   * (in the ready hook or a background task) and outlives connections. The
+   * opener closes it, in cleanup at the latest.
+   */
+  readonly shared?: boolean;
+}
+
+/** An export a layer offers, as listed by NBD_OPT_LIST. */
+export interface ExportInfo {
+  readonly name: string;
+  readonly description?: string;
+}
+
+/** What a layer is told about a client before it picks an export. */
+export interface ClientInfo {
+  readonly readonly: boolean;
+  readonly tls: boolean;
+}
+
+/** The layer beneath a filter. Valid from the filter's ready hook until its cleanup. */
+export interface Backend {
+  /** Name of the layer beneath (a filter or the plugin). */
+  readonly name: string;
+  /** Opens and prepares a new context on the layer beneath. The caller closes it. */
+  open(options?: OpenOptions): Promise<Next>;
+  /** The exports of the layer beneath. */
+  listExports(client: ClientInfo): MaybePromise<readonly ExportInfo[]>;
+  /** The name the empty export name stands for, in the layer beneath. */
+  defaultExport(client: ClientInfo): MaybePromise<string>;
+}

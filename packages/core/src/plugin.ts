@@ -1,0 +1,21 @@
+import type { ConnectionInfo } from './context.js';
+import type { PluginHandle } from './handle.js';
+import type { LayerDefinition } from './layer.js';
+import type { Host } from './logger.js';
+import type { MaybePromise } from './maybe-promise.js';
+import type { ClientInfo, ExportInfo } from './next.js';
+
+/** A plugin: the bottom layer, which provides the bytes. */
+export interface Plugin<H extends PluginHandle = PluginHandle> extends LayerDefinition {
+  readonly kind: 'plugin';
+  /** After configuration, before the server listens. */
+  ready?(host: Host): MaybePromise<void>;
+  /** When a client connects, before the handshake. Throw to refuse it. */
+  preconnect?(client: ClientInfo): MaybePromise<void>;
+  /** The exports to list for NBD_OPT_LIST. Default: the default export only. */
+  listExports?(client: ClientInfo): MaybePromise<readonly ExportInfo[]>;
+  /** The name the empty export name stands for. Default: ''. */
+  defaultExport?(client: ClientInfo): MaybePromise<string>;
+  /** Opens a context for `info.exportName`. Throw ENOENT for an unknown export. */
+  open(info: ConnectionInfo): MaybePromise<H>;
+}

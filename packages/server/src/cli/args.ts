@@ -1,0 +1,135 @@
+/** The command line, parsed. */
+export interface CliArgs {
+  readonly plugin: string | undefined;
+  readonly params: string[];
+  readonly filters: string[];
+  readonly unixSocket: string | undefined;
+  readonly port: number | undefined;
+  readonly ipaddr: string | undefined;
+  readonly foreground: boolean;
+  readonly readonly: boolean;
+  readonly exportName: string;
+  readonly run: string | undefined;
+  readonly pidfile: string | undefined;
+  readonly exitWithParent: boolean;
+  readonly verbose: boolean;
+  readonly debugFlags: string[];
+  readonly version: boolean;
+  readonly help: boolean;
+  readonly dumpPlugin: boolean;
+}
+
+/** The command line is wrong; the message says how. */
+export class UsageError extends Error {}
+
+interface OptionSpec {
+  readonly long: string;
+  readonly short?: string;
+  readonly arg: boolean;
+}
+
+const OPTIONS: readonly OptionSpec[] = [
+  { long: 'unix', short: 'U', arg: true },
+  { long: 'port', short: 'p', arg: true },
+  { long: 'ipaddr', short: 'i', arg: true },
+  { long: 'foreground', short: 'f', arg: false },
+  { long: 'readonly', short: 'r', arg: false },
+  { long: 'exportname', short: 'e', arg: true },
+  { long: 'filter', arg: true },
+  { long: 'run', arg: true },
+  { long: 'pidfile', short: 'P', arg: true },
+  { long: 'exit-with-parent', arg: false },
+  { long: 'verbose', short: 'v', arg: false },
+  { long: 'debug', short: 'D', arg: true },
+  { long: 'version', short: 'V', arg: false },
+  { long: 'help', short: 'h', arg: false },
+  { long: 'dump-plugin', arg: false },
+];
+
+/**
+ * Parses nbdkit-style arguments: `[OPTIONS] PLUGIN [key=value | word]...`,
+ * where options may also follow the plugin's arguments, short options may
+ * be clustered (`-fv`) and take their value attached or separate.
+ */
+export function parseArgs(argv: readonly string[]): CliArgs {
+  const values = new Map<string, string[]>();
+  const positional: string[] = [];
+  const add = (long: string, value: string) => values.set(long, [...(values.get(long) ?? []), value]);
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i] as string;
+    if (a === '--') {
+      positional.push(...argv.slice(i + 1));
+      break;
+    }
+    if (a.startsWith('--')) {
+      const eq = a.indexOf('=');
+      const name = a.slice(2, eq < 0 ? undefined : eq);
+      const spec = OPTIONS.find((o) => o.long === name);
+      if (spec === undefined) throw new UsageError(`unknown option --${name}`);
+      if (!spec.arg) {
+        if (eq >= 0) throw new UsageError(`--${name} takes no value`);
+        add(name, '');
+      } else if (eq >= 0) {
+        add(name, a.slice(eq + 1));
+      } else {
+        const v = argv[++i];
+        if (v === undefined) throw new UsageError(`--${name} needs a value`);
+        add(name, v);
+      }
+      continue;
+    }
+    if (a.startsWith('-') && a.length > 1) {
+      for (let j = 1; j < a.length; j++) {
+        const c = a[j] as string;
+        const spec = OPTIONS.find((o) => o.short === c);
+        if (spec === undefined) throw new UsageError(`unknown option -${c}`);
+        if (!spec.arg) {
+          add(spec.long, '');
+          continue;
+        }
+        const rest = a.slice(j + 1);
+        const v = rest !== '' ? rest : argv[++i];
+        if (v === undefined) throw new UsageError(`-${c} needs a value`);
+        add(spec.long, v);
+        break;
+      }
+      continue;
+    }
+    positional.push(a);
+  }
+  const one = (long: string): string | undefined => {
+    const v = values.get(long);
+    if (v !== undefined && v.length > 1) throw new UsageError(`--${long} given more than once`);
+    return v?.[0];
+  };
+  const flag = (long: string) => values.has(long);
+  const portText = one('port');
+  let port: number | undefined;
+  if (portText !== undefined) {
+    port = Number(portText);
+    if (!/^\d+$/.test(portText) || port > 65535) throw new UsageError(`-p ${portText}: not a port number (0-65535)`);
+  }
+  const unixSocket = one('unix');
+  if (unixSocket !== undefined && port !== undefined) throw new UsageError('-U and -p cannot be used together');
+  const run = one('run');
+  const [plugin, ...params] = positional;
+  return {
+    plugin,
+    params,
+    filters: values.get('filter') ?? [],
+    unixSocket,
+    port,
+    ipaddr: one('ipaddr'),
+    foreground: flag('foreground') || run !== undefined,
+    readonly: flag('readonly'),
+    exportName: one('exportname') ?? '',
+    run,
+    pidfile: one('pidfile'),
+    exitWithParent: flag('exit-with-parent'),
+    verbose: flag('verbose'),
+    debugFlags: values.get('debug') ?? [],
+    version: flag('version'),
+    help: flag('help'),
+    dumpPlugin: flag('dump-plugin'),
+  };
+}

@@ -1,0 +1,58 @@
+import { API_VERSION, type Filter, type Plugin } from '@nbdkit-ts/core';
+
+/** The usage text, without any layer. */
+export const USAGE = `Usage: nbdkit-ts [OPTIONS] PLUGIN [key=value | word]...
+
+Serve PLUGIN's export over NBD, through the filters given with --filter.
+
+Options:
+  -U, --unix PATH        listen on a unix socket (-U - : a private one, for --run)
+  -p, --port PORT        listen on a TCP port (default 10809)
+  -i, --ipaddr ADDR      listen on this address only
+  -f, --foreground       stay in the foreground (default: go to the background once listening)
+  -r, --readonly         serve read-only
+  -e, --exportname NAME  the export name put in $uri for --run
+      --filter NAME      add a filter (repeatable; the first is outermost)
+      --run CMD          run CMD with $uri, $nbd, $exportname, $port, $unixsocket set,
+                         then stop the server and exit with CMD's status
+  -P, --pidfile FILE     write the server's process id to FILE once listening
+      --exit-with-parent stop when the parent process exits
+  -v, --verbose          debug messages
+  -D, --debug L.F=N      set debug flag F of layer L to N
+  -V, --version          print the version of the server and of each layer
+  -h, --help             this help, with the parameters of the layers given
+      --dump-plugin      print what the plugin is and can do
+
+PLUGIN and filters are names (file -> @nbdkit-ts/plugin-file or nbdkit-ts-plugin-file,
+found from $NBDKIT_TS_PATH, the working directory, the server's install, npm's global
+root) or paths to modules. A bare word is given to the plugin's main parameter.`;
+
+/** One layer's parameters, for --help. */
+export function layerHelp(def: Plugin | Filter): string {
+  const lines = [`${def.kind} ${def.name}${def.version === undefined ? '' : ` ${def.version}`}${def.description === undefined ? '' : `: ${def.description}`}`];
+  const params = def.params ?? [];
+  if (params.length === 0) lines.push('  (no parameters)');
+  const width = Math.max(0, ...params.map((p) => p.name.length)) + 2;
+  for (const p of params) lines.push(`  ${(p.name + '=').padEnd(width)} ${p.description}${p.magic === true ? ' (the bare word)' : ''}`);
+  return lines.join('\n');
+}
+
+/** What --dump-plugin prints: key=value lines. */
+export function dumpPlugin(def: Plugin, source: string): string {
+  const lines = [
+    `path=${source}`,
+    `name=${def.name}`,
+    `version=${def.version ?? ''}`,
+    `api_version=${def.apiVersion}`,
+    `server_api_version=${API_VERSION}`,
+    `concurrency=${def.concurrency ?? 'parallel'}`,
+  ];
+  if (def.description !== undefined) lines.push(`description=${def.description}`);
+  const magic = def.params?.find((p) => p.magic === true);
+  if (magic !== undefined) lines.push(`magic_config_key=${magic.name}`);
+  for (const p of def.params ?? []) lines.push(`param.${p.name}=${p.description}`);
+  for (const hook of ['config', 'configComplete', 'ready', 'preconnect', 'listExports', 'defaultExport', 'cleanup'] as const) {
+    if (typeof def[hook] === 'function') lines.push(`has_${hook}=1`);
+  }
+  return lines.join('\n');
+}

@@ -1,0 +1,141 @@
+#!/usr/bin/env node
+import { spawn } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { errorMessage, type Plugin } from '@nbdkit-ts/core';
+import { loadLayer } from '../loader/load-layer.js';
+import { LayerNotFound } from '../loader/resolve.js';
+import { createServer, type ListenAddress, type ListenTarget, type NbdServer } from '../server.js';
+import { UnknownParameter } from '../stack/params.js';
+import { parseArgs, UsageError, type CliArgs } from './args.js';
+import { dumpPlugin, layerHelp, USAGE } from './help.js';
+import { runCaptive } from './run-captive.js';
+
+/** Set in the environment of the background copy of the server, so it knows to report when it listens. */
+const DAEMON_CHILD = 'NBDKIT_TS_DAEMON_CHILD';
+
+function serverVersion(): string {
+  const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
+  return pkg.version;
+}
+
+async function printInfo(args: CliArgs): Promise<void> {
+  const layers = await Promise.all([
+    ...args.filters.map((f) => loadLayer('filter', f)),
+    ...(args.plugin === undefined ? [] : [loadLayer('plugin', args.plugin)]),
+  ]);
+  if (args.version) {
+    console.log(`nbdkit-ts ${serverVersion()}`);
+    for (const l of layers) console.log(`${l.def.name} ${l.def.version ?? ''}`.trimEnd());
+  }
+  if (args.help) {
+    console.log(USAGE);
+    for (const l of layers) console.log('\n' + layerHelp(l.def));
+  }
+  if (args.dumpPlugin) {
+    const plugin = layers.at(-1);
+    if (plugin === undefined || plugin.def.kind !== 'plugin') throw new UsageError('--dump-plugin needs a plugin');
+    console.log(dumpPlugin(plugin.def as Plugin, plugin.source));
+  }
+}
+
+function listenTarget(args: CliArgs): { target: ListenTarget; privateDir?: string } {
+  if (args.unixSocket === '-') {
+    const dir = mkdtempSync(join(tmpdir(), 'nbdkit-ts-'));
+    return { target: { socket: join(dir, 'socket') }, privateDir: dir };
+  }
+  if (args.unixSocket !== undefined) return { target: { socket: args.unixSocket } };
+  return { target: { port: args.port ?? 10809, ...(args.ipaddr === undefined ? {} : { host: args.ipaddr }) } };
+}
+
+/** Starts a copy of this command in the foreground, detached, and returns once it listens. */
+function daemonize(): Promise<number> {
+  const argv = process.argv.slice(1);
+  const child = spawn(process.execPath, [...process.execArgv, ...argv], {
+    detached: true,
+    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+    env: { ...process.env, [DAEMON_CHILD]: '1' },
+  });
+  return new Promise((resolve) => {
+    child.once('message', () => {
+      child.disconnect();
+      child.unref();
+      resolve(0);
+    });
+    child.once('exit', (code) => resolve(code ?? 1));
+  });
+}
+
+async function serve(args: CliArgs): Promise<number> {
+  if (args.plugin === undefined) throw new UsageError('no plugin given');
+  if (!args.foreground && process.env[DAEMON_CHILD] === undefined) return daemonize();
+  const server = await createServer({
+    plugin: args.plugin,
+    filters: args.filters,
+    params: args.params,
+    readonly: args.readonly,
+    verbose: args.verbose,
+    debugFlags: args.debugFlags,
+  });
+  const { target, privateDir } = listenTarget(args);
+  let address: ListenAddress;
+  try {
+    address = await server.listen(target);
+  } catch (e) {
+    await server.close();
+    throw new Error(`cannot listen on ${'socket' in target ? target.socket : `port ${target.port}`}: ${errorMessage(e)}`);
+  }
+  if (args.pidfile !== undefined) writeFileSync(args.pidfile, `${process.pid}\n`);
+  let stopped: Promise<number> | undefined;
+  const stop = (status: number): Promise<number> => {
+    stopped ??= server.close().then(() => {
+      if (privateDir !== undefined) rmSync(privateDir, { recursive: true, force: true });
+      if (args.pidfile !== undefined) rmSync(args.pidfile, { force: true });
+      return status;
+    });
+    return stopped;
+  };
+  const done = new Promise<number>((resolve) => {
+    for (const sig of ['SIGINT', 'SIGTERM'] as const) process.once(sig, () => void stop(0).then(resolve));
+    if (args.exitWithParent) watchParent(() => void stop(0).then(resolve));
+    if (args.run !== undefined) void runCaptive(args.run, address, args.exportName).then((status) => stop(status).then(resolve));
+  });
+  if (args.verbose) console.error(`nbdkit-ts: listening on ${address.uri}`);
+  process.send?.('listening');
+  return done;
+}
+
+function watchParent(onExit: () => void): void {
+  const parent = process.ppid;
+  const timer = setInterval(() => {
+    if (process.ppid !== parent) {
+      clearInterval(timer);
+      onExit();
+    }
+  }, 500);
+  timer.unref();
+}
+
+async function main(argv: readonly string[]): Promise<number> {
+  const args = parseArgs(argv);
+  if (args.help || args.version || args.dumpPlugin) {
+    if (args.help && args.plugin === undefined && args.filters.length === 0) {
+      console.log(USAGE);
+      return 0;
+    }
+    await printInfo(args);
+    return 0;
+  }
+  return serve(args);
+}
+
+main(process.argv.slice(2)).then(
+  (status) => process.exit(status),
+  (e: unknown) => {
+    const known = e instanceof UsageError || e instanceof LayerNotFound || e instanceof UnknownParameter;
+    console.error(`nbdkit-ts: ${errorMessage(e)}${e instanceof UsageError ? '\nTry nbdkit-ts --help.' : ''}`);
+    if (!known && process.env.NBDKIT_TS_STACK === '1' && e instanceof Error) console.error(e.stack);
+    process.exit(1);
+  },
+);

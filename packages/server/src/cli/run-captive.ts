@@ -1,0 +1,37 @@
+import { spawn } from 'node:child_process';
+import type { ListenAddress } from '../server.js';
+
+/**
+ * Runs `command` under /bin/sh with the export's $uri, $nbd, $exportname,
+ * $port and $unixsocket set, and resolves with its exit status (as the shell
+ * reports it: 128+N when killed by signal N).
+ */
+export function runCaptive(command: string, address: ListenAddress, exportName: string): Promise<number> {
+  const uri = withExportName(address, exportName);
+  const env = {
+    ...process.env,
+    uri,
+    nbd: uri,
+    exportname: exportName,
+    port: address.port === undefined ? '' : String(address.port),
+    unixsocket: address.socket ?? '',
+    tls: '0',
+  };
+  return new Promise((resolve) => {
+    const child = spawn('/bin/sh', ['-c', command], { env, stdio: 'inherit' });
+    child.on('error', () => resolve(127));
+    child.on('exit', (code, signal) => resolve(code ?? 128 + signalNumber(signal)));
+  });
+}
+
+/** The URI of an export: the listen address with the export name as its path. */
+export function withExportName(address: ListenAddress, exportName: string): string {
+  const name = encodeURIComponent(exportName).replace(/%2F/g, '/');
+  if (address.socket !== undefined) return `nbd+unix:///${name}?socket=${encodeURIComponent(address.socket).replace(/%2F/g, '/')}`;
+  return `${address.uri}/${name}`;
+}
+
+function signalNumber(signal: NodeJS.Signals | null): number {
+  const numbers: Partial<Record<NodeJS.Signals, number>> = { SIGHUP: 1, SIGINT: 2, SIGQUIT: 3, SIGKILL: 9, SIGSEGV: 11, SIGPIPE: 13, SIGTERM: 15 };
+  return signal === null ? 0 : (numbers[signal] ?? 1);
+}

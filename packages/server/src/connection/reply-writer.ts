@@ -1,0 +1,35 @@
+import type { Socket } from 'node:net';
+
+/**
+ * The one writer of a connection's socket. Each reply is written whole (never
+ * interleaved with another), and every reply queued in the same turn of the
+ * event loop leaves in one writev.
+ */
+export class ReplyWriter {
+  private corked = false;
+
+  constructor(private readonly socket: Socket) {}
+
+  private readonly uncork = (): void => {
+    this.corked = false;
+    this.socket.uncork();
+  };
+
+  /** Queues the buffers of one reply. */
+  send(first: Uint8Array, second?: Uint8Array): void {
+    const s = this.socket;
+    if (s.destroyed || s.writableEnded) return;
+    if (!this.corked) {
+      this.corked = true;
+      s.cork();
+      process.nextTick(this.uncork);
+    }
+    s.write(first);
+    if (second !== undefined) s.write(second);
+  }
+
+  /** Bytes queued and not yet handed to the kernel. */
+  get pending(): number {
+    return this.socket.writableLength;
+  }
+}

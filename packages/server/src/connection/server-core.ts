@@ -1,0 +1,16 @@
+import type { Logger } from '@nbdkit-ts/core';
+import type { Stack } from '../stack/stack.js';
+import type { Serializer } from './serializer.js';
+
+/** What every connection needs from the server it belongs to. */
+export interface ServerCore {
+  readonly stack: Stack;
+  /** `-r`: every export is read-only. */
+  readonly readonly: boolean;
+  readonly verbose: boolean;
+  readonly log: Logger;
+  /** Aborted when the server shuts down. */
+  readonly signal: AbortSignal;
+  /** Taken for every request when the stack is serialize-all-requests. */
+  readonly requestLock: Serializer;
+}

@@ -1,0 +1,183 @@
+import { ExtentList, Flag, errorCode, errorMessage, type Flags, type MaybePromise } from '@nbdkit-ts/core';
+import { nbdErrno } from '../protocol/errno.js';
+import {
+  BASE_ALLOCATION_ID,
+  MAX_REQUEST_SIZE,
+  NBD_CMD_BLOCK_STATUS,
+  NBD_CMD_CACHE,
+  NBD_CMD_FLAG_DF,
+  NBD_CMD_FLAG_FAST_ZERO,
+  NBD_CMD_FLAG_FUA,
+  NBD_CMD_FLAG_NO_HOLE,
+  NBD_CMD_FLAG_REQ_ONE,
+  NBD_CMD_FLUSH,
+  NBD_CMD_READ,
+  NBD_CMD_TRIM,
+  NBD_CMD_WRITE,
+  NBD_CMD_WRITE_ZEROES,
+  NBD_EINVAL,
+  NBD_ENOMEM,
+  NBD_FLAG_SEND_FAST_ZERO,
+  NBD_FLAG_SEND_FUA,
+} from '../protocol/constants.js';
+import {
+  blockStatusChunk,
+  errorChunk,
+  readReplyHeaderSize,
+  simpleReply,
+  writeReadReplyHeader,
+} from '../protocol/replies.js';
+import type { Request } from '../protocol/requests.js';
+import type { Negotiated } from './negotiate.js';
+import type { ReplyWriter } from './reply-writer.js';
+
+const KNOWN_FLAGS = NBD_CMD_FLAG_FUA | NBD_CMD_FLAG_NO_HOLE | NBD_CMD_FLAG_DF | NBD_CMD_FLAG_REQ_ONE | NBD_CMD_FLAG_FAST_ZERO;
+
+/** A request the protocol layer refuses before any layer sees it. */
+class Invalid {
+  constructor(
+    readonly error: number,
+    readonly message: string,
+  ) {}
+}
+
+/**
+ * Checks what the server checks before the stack (as nbdkit does): flags known and
+ * allowed on the command and advertised, payload size, meta context. Range,
+ * read-only and capabilities are checked by each layer.
+ */
+export function checkRequest(req: Request, n: Negotiated): Invalid | undefined {
+  const { flags, type } = req;
+  if (flags & ~KNOWN_FLAGS) return new Invalid(NBD_EINVAL, `unknown flags 0x${flags.toString(16)}`);
+  if (flags & NBD_CMD_FLAG_NO_HOLE && type !== NBD_CMD_WRITE_ZEROES) return new Invalid(NBD_EINVAL, 'NO_HOLE needs WRITE_ZEROES');
+  if (flags & NBD_CMD_FLAG_FAST_ZERO) {
+    if (type !== NBD_CMD_WRITE_ZEROES) return new Invalid(NBD_EINVAL, 'FAST_ZERO needs WRITE_ZEROES');
+    if (!(n.eflags & NBD_FLAG_SEND_FAST_ZERO)) return new Invalid(NBD_EINVAL, 'FAST_ZERO was not advertised');
+  }
+  if (flags & NBD_CMD_FLAG_DF) {
+    if (type !== NBD_CMD_READ) return new Invalid(NBD_EINVAL, 'DF needs READ');
+    if (!n.structured) return new Invalid(NBD_EINVAL, 'DF needs structured replies');
+  }
+  if (flags & NBD_CMD_FLAG_REQ_ONE && type !== NBD_CMD_BLOCK_STATUS) return new Invalid(NBD_EINVAL, 'REQ_ONE needs BLOCK_STATUS');
+  if (flags & NBD_CMD_FLAG_FUA && !(n.eflags & NBD_FLAG_SEND_FUA)) return new Invalid(NBD_EINVAL, 'FUA was not advertised');
+  switch (type) {
+    case NBD_CMD_READ:
+    case NBD_CMD_WRITE:
+      if (req.count > MAX_REQUEST_SIZE) return new Invalid(NBD_ENOMEM, `request of ${req.count} bytes is larger than ${MAX_REQUEST_SIZE}`);
+      return undefined;
+    case NBD_CMD_FLUSH:
+      if (req.offset !== 0n || req.count !== 0) return new Invalid(NBD_EINVAL, 'FLUSH with an offset or count');
+      return undefined;
+    case NBD_CMD_BLOCK_STATUS:
+      if (!n.blockStatus) return new Invalid(NBD_EINVAL, 'BLOCK_STATUS without a meta context');
+      return undefined;
+    case NBD_CMD_TRIM:
+    case NBD_CMD_CACHE:
+    case NBD_CMD_WRITE_ZEROES:
+      return undefined;
+    default:
+      return new Invalid(NBD_EINVAL, `unknown command ${type}`);
+  }
+}
+
+/** Layer flags for a request's wire flags. */
+function layerFlags(req: Request): Flags {
+  const w = req.flags;
+  let f = 0;
+  if (w & NBD_CMD_FLAG_FUA) f |= Flag.FUA;
+  if (req.type === NBD_CMD_WRITE_ZEROES && !(w & NBD_CMD_FLAG_NO_HOLE)) f |= Flag.MAY_TRIM;
+  if (w & NBD_CMD_FLAG_FAST_ZERO) f |= Flag.FAST_ZERO;
+  if (w & NBD_CMD_FLAG_REQ_ONE) f |= Flag.REQ_ONE;
+  return f;
+}
+
+/**
+ * Runs one request on the stack and writes its reply. Returns undefined when
+ * the request finished synchronously, or a promise of its end.
+ */
+export function runRequest(req: Request, n: Negotiated, out: ReplyWriter, log: (m: string) => void): Promise<void> | undefined {
+  const invalid = checkRequest(req, n);
+  if (invalid !== undefined) {
+    log(`request ${req.type} at ${req.offset} for ${req.count}: ${invalid.message}`);
+    replyError(req, n, out, invalid.error, invalid.message);
+    return undefined;
+  }
+  const top = n.top;
+  const flags = layerFlags(req);
+  let readBuf: Buffer | undefined;
+  let extents: ExtentList | undefined;
+  let call: MaybePromise<void>;
+  try {
+    switch (req.type) {
+      case NBD_CMD_READ: {
+        const hdr = readReplyHeaderSize(n.structured);
+        readBuf = Buffer.allocUnsafe(hdr + req.count);
+        call = top.pread(readBuf.subarray(hdr), req.offset, flags);
+        break;
+      }
+      case NBD_CMD_WRITE:
+        call = top.pwrite(req.payload as Buffer, req.offset, flags);
+        break;
+      case NBD_CMD_FLUSH:
+        call = top.flush(flags);
+        break;
+      case NBD_CMD_TRIM:
+        call = top.trim(req.count, req.offset, flags);
+        break;
+      case NBD_CMD_WRITE_ZEROES:
+        call = top.zero(req.count, req.offset, flags);
+        break;
+      case NBD_CMD_CACHE:
+        call = top.cache(req.count, req.offset, flags);
+        break;
+      default: {
+        extents = new ExtentList(req.offset, req.offset + BigInt(req.count));
+        call = top.extents(req.count, req.offset, flags, extents);
+        break;
+      }
+    }
+  } catch (e) {
+    fail(req, n, out, e, log);
+    return undefined;
+  }
+  const done = (): void => {
+    if (readBuf !== undefined) {
+      writeReadReplyHeader(readBuf, n.structured, req.cookie, req.offset);
+      out.send(readBuf);
+    } else if (extents !== undefined) {
+      replyExtents(req, extents, out, log);
+    } else {
+      out.send(simpleReply(req.cookie, 0));
+    }
+  };
+  if (call === undefined) {
+    done();
+    return undefined;
+  }
+  return call.then(done, (e: unknown) => fail(req, n, out, e, log));
+}
+
+function replyExtents(req: Request, list: ExtentList, out: ReplyWriter, log: (m: string) => void): void {
+  const all = list.extents;
+  if (all.length === 0) {
+    log(`block status at ${req.offset}: no extents were returned`);
+    out.send(errorChunk(req.cookie, NBD_EINVAL, 'no extents were returned'));
+    return;
+  }
+  const chosen = req.flags & NBD_CMD_FLAG_REQ_ONE ? all.slice(0, 1) : all;
+  out.send(blockStatusChunk(req.cookie, BASE_ALLOCATION_ID, chosen.map((e) => [Number(e.length), e.type] as const)));
+}
+
+function fail(req: Request, n: Negotiated, out: ReplyWriter, e: unknown, log: (m: string) => void): void {
+  const message = errorMessage(e);
+  log(`request ${req.type} at ${req.offset} for ${req.count}: ${errorCode(e)}: ${message}`);
+  replyError(req, n, out, nbdErrno(errorCode(e), req.flags), message);
+}
+
+function replyError(req: Request, n: Negotiated, out: ReplyWriter, error: number, message: string): void {
+  if (n.structured && (req.type === NBD_CMD_READ || req.type === NBD_CMD_BLOCK_STATUS)) {
+    out.send(errorChunk(req.cookie, error, message));
+  } else {
+    out.send(simpleReply(req.cookie, error));
+  }
+}

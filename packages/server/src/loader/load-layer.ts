@@ -1,0 +1,40 @@
+import { pathToFileURL } from 'node:url';
+import { API_VERSION, type Filter, type Plugin } from '@nbdkit-ts/core';
+import { resolveLayer, type LayerKind } from './resolve.js';
+
+/** A layer definition and where it came from. */
+export interface LoadedModule {
+  readonly def: Plugin | Filter;
+  readonly source: string;
+}
+
+/**
+ * Checks that a module's default export is a layer of the expected kind
+ * written for an API version this server implements. Throws a message naming
+ * the layer otherwise.
+ */
+export function checkLayer(kind: LayerKind, value: unknown, source: string): Plugin | Filter {
+  const definition = value as { kind?: unknown; create?: unknown } | null | undefined;
+  if (typeof definition?.create !== 'function') {
+    throw new Error(`${source}: the default export is not a ${kind} definition (use define${kind === 'plugin' ? 'Plugin' : 'Filter'})`);
+  }
+  const instance: unknown = (definition.create as () => unknown)();
+  const def = (instance ?? {}) as { kind?: unknown; name?: unknown; apiVersion?: unknown; open?: unknown };
+  if (def.kind !== kind) throw new Error(`${source}: expected a ${kind}, found ${typeof def.kind === "string" ? `a ${def.kind}` : "something else"}`);
+  if (typeof def.name !== 'string' || def.name === '') throw new Error(`${source}: the ${kind} has no name`);
+  if (def.apiVersion !== API_VERSION) {
+    throw new Error(
+      `${kind} "${def.name}" (${source}) was written for API version ${String(def.apiVersion)}, ` +
+        `but this server implements API version ${API_VERSION}; install a version of it built for API ${API_VERSION}`,
+    );
+  }
+  if (kind === 'plugin' && typeof def.open !== 'function') throw new Error(`${source}: plugin "${def.name}" has no open hook`);
+  return instance as Plugin | Filter;
+}
+
+/** Resolves, imports and checks a layer given by name or path. */
+export async function loadLayer(kind: LayerKind, name: string, bases?: readonly string[]): Promise<LoadedModule> {
+  const { file } = resolveLayer(kind, name, bases);
+  const mod = (await import(pathToFileURL(file).href)) as { default?: unknown };
+  return { def: checkLayer(kind, mod.default, file), source: file };
+}

@@ -1,0 +1,92 @@
+import { createRequire } from 'node:module';
+import { execFileSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { dirname, isAbsolute, resolve as resolvePath } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+/** What kind of layer a name refers to. */
+export type LayerKind = 'plugin' | 'filter';
+
+/** A layer module found on disk. */
+export interface Resolved {
+  /** Absolute path of the module's entry file. */
+  readonly file: string;
+  /** The package name it was found as, or undefined for a path. */
+  readonly packageName: string | undefined;
+}
+
+/** The layer could not be found; the message lists every place tried. */
+export class LayerNotFound extends Error {
+  constructor(
+    readonly kind: LayerKind,
+    readonly layerName: string,
+    readonly tried: readonly string[],
+  ) {
+    super(
+      `${kind} "${layerName}" not found. Looked for:\n` +
+        tried.map((t) => `  ${t}`).join('\n') +
+        `\nInstall it (npm i @nbdkit-ts/${kind}-${layerName}), give a path to its module, or add the folder that holds its node_modules to $NBDKIT_TS_PATH.`,
+    );
+    this.name = 'LayerNotFound';
+  }
+}
+
+/** Whether a layer name is a path to a module file rather than a package name. */
+export function isPath(name: string): boolean {
+  return name.startsWith('.') || name.startsWith('/') || name.endsWith('.js') || name.endsWith('.mjs');
+}
+
+/** The package names tried for a layer name, first-party first. */
+export function packageNames(kind: LayerKind, name: string): string[] {
+  return [`@nbdkit-ts/${kind}-${name}`, `nbdkit-ts-${kind}-${name}`];
+}
+
+let globalRoot: string | undefined | null = null;
+
+/** npm's global node_modules folder, asked once; undefined when npm is not there. */
+function npmGlobalRoot(): string | undefined {
+  if (globalRoot === null) {
+    try {
+      globalRoot = execFileSync('npm', ['root', '-g'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'], timeout: 10_000 }).trim();
+    } catch {
+      globalRoot = undefined;
+    }
+  }
+  return globalRoot;
+}
+
+/**
+ * The folders resolution starts from, in order: each of $NBDKIT_TS_PATH, the
+ * working directory, the server's own install, npm's global root.
+ */
+export function searchBases(env: NodeJS.ProcessEnv = process.env, cwd = process.cwd()): string[] {
+  const bases: string[] = [];
+  for (const p of (env.NBDKIT_TS_PATH ?? '').split(':')) if (p !== '') bases.push(resolvePath(cwd, p));
+  bases.push(cwd);
+  bases.push(dirname(fileURLToPath(import.meta.url)));
+  const g = npmGlobalRoot();
+  if (g !== undefined) bases.push(g);
+  return bases;
+}
+
+/** Finds the module of a plugin or filter by path or package name. */
+export function resolveLayer(kind: LayerKind, name: string, bases: readonly string[] = searchBases()): Resolved {
+  if (isPath(name)) {
+    const file = isAbsolute(name) ? name : resolvePath(process.cwd(), name);
+    if (!existsSync(file)) throw new LayerNotFound(kind, name, [file]);
+    return { file, packageName: undefined };
+  }
+  const tried: string[] = [];
+  for (const pkg of packageNames(kind, name)) {
+    for (const base of bases) {
+      tried.push(`${pkg} from ${base}`);
+      try {
+        const file = createRequire(resolvePath(base, '_')).resolve(pkg);
+        return { file, packageName: pkg };
+      } catch {
+        // not there; try the next place
+      }
+    }
+  }
+  throw new LayerNotFound(kind, name, tried);
+}

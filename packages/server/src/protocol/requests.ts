@@ -1,0 +1,77 @@
+import { NBD_CMD_WRITE, NBD_REQUEST_MAGIC, REQUEST_SIZE } from './constants.js';
+import { ByteQueue } from './byte-queue.js';
+
+/** One transmission-phase request as it came off the wire. */
+export interface Request {
+  readonly flags: number;
+  readonly type: number;
+  readonly cookie: bigint;
+  readonly offset: bigint;
+  readonly count: number;
+  /** NBD_CMD_WRITE: the payload; undefined when it was too large and was drained. */
+  readonly payload: Buffer | undefined;
+}
+
+/** The client sent something that is not an NBD request: the connection cannot go on. */
+export class ProtocolError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'ProtocolError';
+  }
+}
+
+/**
+ * Splits a byte stream into requests. Pure: feed it chunks, take requests.
+ * A write whose payload is above `maxPayload` is drained (its bytes are read
+ * and dropped) so the stream stays in step, and comes out with no payload.
+ */
+export class RequestParser {
+  private readonly queue = new ByteQueue();
+  private header: Omit<Request, 'payload'> | undefined;
+  /** Bytes of an oversized payload still to drop. */
+  private draining = 0;
+
+  constructor(private readonly maxPayload: number) {}
+
+  push(chunk: Buffer): void {
+    this.queue.push(chunk);
+  }
+
+  /** The next complete request, or undefined when more bytes are needed. Throws ProtocolError on a bad magic. */
+  next(): Request | undefined {
+    const q = this.queue;
+    if (this.header === undefined) {
+      if (q.length < REQUEST_SIZE) return undefined;
+      const b = q.take(REQUEST_SIZE);
+      const magic = b.readUInt32BE(0);
+      if (magic !== NBD_REQUEST_MAGIC) throw new ProtocolError(`bad request magic 0x${magic.toString(16)}`);
+      this.header = {
+        flags: b.readUInt16BE(4),
+        type: b.readUInt16BE(6),
+        cookie: b.readBigUInt64BE(8),
+        offset: b.readBigUInt64BE(16),
+        count: b.readUInt32BE(24),
+      };
+      if (this.header.type === NBD_CMD_WRITE && this.header.count > this.maxPayload) this.draining = this.header.count;
+    }
+    const header = this.header;
+    if (header.type !== NBD_CMD_WRITE) {
+      this.header = undefined;
+      return { ...header, payload: undefined };
+    }
+    if (this.draining > 0) {
+      this.draining -= q.skip(this.draining);
+      if (this.draining > 0) return undefined;
+      this.header = undefined;
+      return { ...header, payload: undefined };
+    }
+    if (q.length < header.count) return undefined;
+    this.header = undefined;
+    return { ...header, payload: q.take(header.count) };
+  }
+
+  /** Bytes received and not yet parsed. */
+  get buffered(): number {
+    return this.queue.length;
+  }
+}

@@ -1,0 +1,178 @@
+import {
+  errorMessage,
+  stricterConcurrency,
+  type ClientInfo,
+  type Concurrency,
+  type ExportInfo,
+  type Filter,
+  type FilterHandle,
+  type Handle,
+  type Plugin,
+  type PluginHandle,
+} from '@nbdkit-ts/core';
+import { StackBackend } from './backend.js';
+import { checkCapabilities, pluginDefaults, readonlyCapabilities } from './capabilities.js';
+import { FilterContext } from './filter-context.js';
+import { LayerContext } from './layer-context.js';
+import type { LoadedLayer } from './loaded-layer.js';
+import type { Scope } from './scope.js';
+
+/** Where and how to open a context. */
+export interface OpenRequest {
+  readonly exportName: string;
+  readonly readonly: boolean;
+  readonly scope: Scope;
+}
+
+/**
+ * A stack of layers: filters outermost first, the plugin last. Runs the
+ * lifecycle hooks in nbdkit's order and opens contexts on any layer.
+ */
+export class Stack {
+  readonly concurrency: Concurrency;
+  private readyBackends: StackBackend[] = [];
+
+  constructor(
+    readonly layers: readonly LoadedLayer[],
+    /** The scope shared contexts are opened in, tied to the server's lifetime. */
+    readonly sharedScope: Scope,
+  ) {
+    let c: Concurrency = 'parallel';
+    for (const l of layers) c = stricterConcurrency(c, l.def.concurrency ?? 'parallel');
+    this.concurrency = c;
+  }
+
+  get plugin(): LoadedLayer {
+    return this.layers[this.layers.length - 1] as LoadedLayer;
+  }
+
+  /** Calls every layer's ready hook, plugin first (as nbdkit does, innermost first). */
+  async ready(): Promise<void> {
+    for (let i = this.layers.length - 1; i >= 0; i--) {
+      const layer = this.layers[i] as LoadedLayer;
+      if (layer.def.kind === 'plugin') {
+        await layer.def.ready?.(layer.host);
+      } else {
+        const backend = new StackBackend(this, i + 1, undefined);
+        this.readyBackends[i] = backend;
+        await layer.def.ready?.(backend, layer.host);
+      }
+    }
+  }
+
+  /** Calls every layer's cleanup hook, outermost first, then closes shared contexts left open. */
+  async cleanup(): Promise<void> {
+    for (const layer of this.layers) {
+      try {
+        await layer.def.cleanup?.();
+      } catch (e) {
+        layer.log.error(`cleanup: ${errorMessage(e)}`);
+      }
+    }
+    for (const ctx of [...this.sharedScope.open]) {
+      await ctx.close().catch((e: unknown) => this.sharedScope.log.error(`closing a shared context: ${errorMessage(e)}`));
+    }
+  }
+
+  private backendFor(index: number): StackBackend {
+    return this.readyBackends[index - 1] ?? new StackBackend(this, index, undefined);
+  }
+
+  async preconnect(client: ClientInfo, index = 0): Promise<void> {
+    const layer = this.layers[index] as LoadedLayer;
+    if (layer.def.kind === 'plugin') {
+      await layer.def.preconnect?.(client);
+    } else if (layer.def.preconnect !== undefined) {
+      await layer.def.preconnect(client, this.backendFor(index + 1));
+    } else {
+      await this.preconnect(client, index + 1);
+    }
+  }
+
+  async listExports(index: number, client: ClientInfo): Promise<readonly ExportInfo[]> {
+    const layer = this.layers[index] as LoadedLayer;
+    if (layer.def.kind === 'plugin') {
+      if (layer.def.listExports !== undefined) return layer.def.listExports(client);
+      return [{ name: await this.defaultExport(index, client) }];
+    }
+    if (layer.def.listExports !== undefined) return layer.def.listExports(client, this.backendFor(index + 1));
+    return this.listExports(index + 1, client);
+  }
+
+  async defaultExport(index: number, client: ClientInfo): Promise<string> {
+    const layer = this.layers[index] as LoadedLayer;
+    if (layer.def.kind === 'plugin') return (await layer.def.defaultExport?.(client)) ?? '';
+    if (layer.def.defaultExport !== undefined) return layer.def.defaultExport(client, this.backendFor(index + 1));
+    return this.defaultExport(index + 1, client);
+  }
+
+  /** Opens and prepares a context on the layer at `index`; capabilities are asked and cached. */
+  async open(index: number, req: OpenRequest): Promise<LayerContext> {
+    const layer = this.layers[index];
+    if (layer === undefined) throw new Error(`no layer at ${index}`);
+    return layer.def.kind === 'plugin' ? this.openPlugin(layer, layer.def, req) : this.openFilter(layer, index, layer.def, req);
+  }
+
+  private async openPlugin(layer: LoadedLayer, def: Plugin, req: OpenRequest): Promise<LayerContext> {
+    const { scope } = req;
+    const handle: PluginHandle = await def.open({
+      exportName: req.exportName,
+      readonly: req.readonly,
+      tls: scope.tls,
+      signal: scope.signal,
+      log: layer.log,
+      debugFlag: (name) => layer.debugFlags.get(name) ?? 0,
+    });
+    const ctx = new LayerContext(layer, req.exportName, req.readonly, scope, handle, undefined);
+    scope.open.add(ctx);
+    return this.prepare(ctx, handle, async () => {
+      const own = await handle.capabilities();
+      return { ...pluginDefaults(handle), ...own };
+    });
+  }
+
+  private async openFilter(layer: LoadedLayer, index: number, def: Filter, req: OpenRequest): Promise<LayerContext> {
+    const { scope } = req;
+    const fctx = new FilterContext(
+      req.exportName,
+      req.readonly,
+      scope.tls,
+      scope.signal,
+      layer.log,
+      new StackBackend(this, index + 1, scope),
+      layer.debugFlags,
+      index + 1,
+    );
+    let handle: FilterHandle;
+    try {
+      if (def.open !== undefined) {
+        handle = await def.open(fctx);
+      } else {
+        await fctx.openNext();
+        handle = {};
+      }
+    } catch (e) {
+      await fctx.next?.close();
+      throw e;
+    }
+    const ctx = new LayerContext(layer, req.exportName, req.readonly, scope, handle, fctx);
+    scope.open.add(ctx);
+    return this.prepare(ctx, handle, async () => {
+      const below = fctx.next?.capabilities;
+      const own = (await handle.capabilities?.(below)) ?? {};
+      return { ...below, ...own };
+    });
+  }
+
+  private async prepare(ctx: LayerContext, handle: Handle, capabilities: () => Promise<object>): Promise<LayerContext> {
+    try {
+      await handle.prepare?.();
+      const caps = checkCapabilities(ctx.layer.name, await capabilities());
+      ctx.capabilities = ctx.readonly ? readonlyCapabilities(caps) : caps;
+      return ctx;
+    } catch (e) {
+      await ctx.close().catch(() => {});
+      throw e;
+    }
+  }
+}
