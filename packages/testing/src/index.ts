@@ -1,0 +1,9 @@
+/**
+ * Test helpers of nbdkit-ts: start the real `nbdkit-ts` command and drive it
+ * with real NBD clients.
+ *
+ * @packageDocumentation
+ */
+export { nbdsh, run, runOk, type RunOptions, type RunResult } from './run.js';
+export { cliPath, startServer, tempDir, type ServerProcess, type StartOptions } from './server-process.js';
+export { missingTools, TEST_PATH, TEST_TOOLS } from './tools.js';

@@ -1,0 +1,59 @@
+import { spawn } from 'node:child_process';
+import { TEST_PATH } from './tools.js';
+
+/** What a finished command printed and how it ended. */
+export interface RunResult {
+  readonly status: number | null;
+  readonly signal: NodeJS.Signals | null;
+  readonly stdout: string;
+  readonly stderr: string;
+}
+
+/** Options for {@link run}. */
+export interface RunOptions {
+  readonly input?: string | Buffer;
+  readonly env?: NodeJS.ProcessEnv;
+  readonly cwd?: string;
+  /** Kill the command after this many milliseconds (default 120 s). */
+  readonly timeout?: number;
+}
+
+/** Runs a command (never through a shell) with /usr/bin first on PATH, and collects its output. */
+export function run(cmd: string, args: readonly string[], options: RunOptions = {}): Promise<RunResult> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(cmd, args, {
+      env: { ...process.env, PATH: TEST_PATH, ...options.env },
+      cwd: options.cwd,
+      stdio: ['pipe', 'pipe', 'pipe'],
+    });
+    const out: Buffer[] = [];
+    const err: Buffer[] = [];
+    child.stdout.on('data', (b: Buffer) => out.push(b));
+    child.stderr.on('data', (b: Buffer) => err.push(b));
+    const timer = setTimeout(() => child.kill('SIGKILL'), options.timeout ?? 120_000);
+    child.on('error', (e) => {
+      clearTimeout(timer);
+      reject(e);
+    });
+    child.on('close', (status, signal) => {
+      clearTimeout(timer);
+      resolve({ status, signal, stdout: Buffer.concat(out).toString(), stderr: Buffer.concat(err).toString() });
+    });
+    child.stdin.on('error', () => {});
+    child.stdin.end(options.input);
+  });
+}
+
+/** Runs a command and throws, with its output, unless it exits 0. */
+export async function runOk(cmd: string, args: readonly string[], options: RunOptions = {}): Promise<RunResult> {
+  const r = await run(cmd, args, options);
+  if (r.status !== 0) {
+    throw new Error(`${cmd} ${args.join(' ')} exited ${r.status ?? r.signal}\nstdout: ${r.stdout}\nstderr: ${r.stderr}`);
+  }
+  return r;
+}
+
+/** Runs a python script under nbdsh with `h` connected to `uri`; throws unless it exits 0. */
+export function nbdsh(uri: string, script: string, options: RunOptions = {}): Promise<RunResult> {
+  return runOk('nbdsh', ['-u', uri, '-c', script], options);
+}
