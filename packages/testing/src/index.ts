@@ -4,6 +4,6 @@
  *
  * @packageDocumentation
  */
-export { nbdsh, run, runOk, type RunOptions, type RunResult } from './run.js';
+export { nbdsh, run, runOk, type NbdshOptions, type RunOptions, type RunResult } from './run.js';
 export { cliPath, startServer, tempDir, type ServerProcess, type StartOptions } from './server-process.js';
 export { missingTools, TEST_PATH, TEST_TOOLS } from './tools.js';

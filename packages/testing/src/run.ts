@@ -53,7 +53,13 @@ export async function runOk(cmd: string, args: readonly string[], options: RunOp
   return r;
 }
 
+/** Options for {@link nbdsh}. */
+export interface NbdshOptions extends RunOptions {
+  /** Ask for the base:allocation meta context (block status) before connecting. */
+  readonly baseAllocation?: boolean;
+}
+
 /** Runs a python script under nbdsh with `h` connected to `uri`; throws unless it exits 0. */
-export function nbdsh(uri: string, script: string, options: RunOptions = {}): Promise<RunResult> {
-  return runOk('nbdsh', ['-u', uri, '-c', script], options);
+export function nbdsh(uri: string, script: string, options: NbdshOptions = {}): Promise<RunResult> {
+  return runOk('nbdsh', [...(options.baseAllocation === true ? ['--base-allocation'] : []), '-u', uri, '-c', script], options);
 }
