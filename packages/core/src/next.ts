@@ -1,4 +1,5 @@
 import type { Capabilities } from './capabilities.js';
+import type { Concurrency } from './concurrency.js';
 import type { DataMethods } from './data-methods.js';
 import type { MaybePromise } from './maybe-promise.js';
 
@@ -51,6 +52,11 @@ export interface ClientInfo {
 export interface Backend {
   /** Name of the layer beneath (a filter or the plugin). */
   readonly name: string;
+  /**
+   * The strictest concurrency declared by the layer beneath and every layer
+   * under it: what those layers can take, whatever the layers above declare.
+   */
+  readonly concurrency: Concurrency;
   /** Opens and prepares a new context on the layer beneath. The caller closes it. */
   open(options?: OpenOptions): Promise<Next>;
   /** The exports of the layer beneath. */

@@ -1,4 +1,4 @@
-import type { Backend, ClientInfo, ExportInfo, MaybePromise, Next, OpenOptions } from '@nbdkit-ts/core';
+import type { Backend, ClientInfo, Concurrency, ExportInfo, MaybePromise, Next, OpenOptions } from '@nbdkit-ts/core';
 import type { Scope } from './scope.js';
 import type { Stack } from './stack.js';
 
@@ -9,6 +9,7 @@ import type { Stack } from './stack.js';
  */
 export class StackBackend implements Backend {
   readonly name: string;
+  readonly concurrency: Concurrency;
 
   constructor(
     private readonly stack: Stack,
@@ -16,6 +17,7 @@ export class StackBackend implements Backend {
     private readonly scope: Scope | undefined,
   ) {
     this.name = stack.layers[index]?.name ?? '?';
+    this.concurrency = stack.concurrencyFrom(index);
   }
 
   open(options: OpenOptions = {}): Promise<Next> {

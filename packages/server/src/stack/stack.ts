@@ -37,9 +37,14 @@ export class Stack {
     /** The scope shared contexts are opened in, tied to the server's lifetime. */
     readonly sharedScope: Scope,
   ) {
+    this.concurrency = this.concurrencyFrom(0);
+  }
+
+  /** The strictest concurrency declared by the layer at `index` and the layers beneath it. */
+  concurrencyFrom(index: number): Concurrency {
     let c: Concurrency = 'parallel';
-    for (const l of layers) c = stricterConcurrency(c, l.def.concurrency ?? 'parallel');
-    this.concurrency = c;
+    for (const l of this.layers.slice(index)) c = stricterConcurrency(c, l.def.concurrency ?? 'parallel');
+    return c;
   }
 
   get plugin(): LoadedLayer {
