@@ -28,7 +28,7 @@ export interface ServerOptions {
   /** Where log lines go; stderr by default. */
   readonly logSink?: LogSink;
   /** Folders to resolve layer names from, instead of the default search path. */
-  readonly searchPath?: readonly string[];
+  readonly searchPath?: Iterable<string>;
 }
 
 /** Where to listen: a unix socket path, or a TCP port (and address). */

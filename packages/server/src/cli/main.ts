@@ -50,11 +50,12 @@ function listenTarget(args: CliArgs): { target: ListenTarget; privateDir?: strin
 }
 
 /** Starts a copy of this command in the foreground, detached, and returns once it listens. */
-function daemonize(): Promise<number> {
+function daemonize(verbose: boolean): Promise<number> {
   const argv = process.argv.slice(1);
   const child = spawn(process.execPath, [...process.execArgv, ...argv], {
     detached: true,
-    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+    // As nbdkit: standard output goes nowhere, and standard error too unless -v.
+    stdio: ['ignore', 'ignore', verbose ? 'inherit' : 'ignore', 'ipc'],
     env: { ...process.env, [DAEMON_CHILD]: '1' },
   });
   return new Promise((resolve) => {
@@ -69,7 +70,7 @@ function daemonize(): Promise<number> {
 
 async function serve(args: CliArgs): Promise<number> {
   if (args.plugin === undefined) throw new UsageError('no plugin given');
-  if (!args.foreground && process.env[DAEMON_CHILD] === undefined) return daemonize();
+  if (!args.foreground && process.env[DAEMON_CHILD] === undefined) return daemonize(args.verbose);
   const server = await createServer({
     plugin: args.plugin,
     filters: args.filters,

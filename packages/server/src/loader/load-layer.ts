@@ -33,7 +33,7 @@ export function checkLayer(kind: LayerKind, value: unknown, source: string): Plu
 }
 
 /** Resolves, imports and checks a layer given by name or path. */
-export async function loadLayer(kind: LayerKind, name: string, bases?: readonly string[]): Promise<LoadedModule> {
+export async function loadLayer(kind: LayerKind, name: string, bases?: Iterable<string>): Promise<LoadedModule> {
   const { file } = resolveLayer(kind, name, bases);
   const mod = (await import(pathToFileURL(file).href)) as { default?: unknown };
   return { def: checkLayer(kind, mod.default, file), source: file };

@@ -57,28 +57,27 @@ function npmGlobalRoot(): string | undefined {
 
 /**
  * The folders resolution starts from, in order: each of $NBDKIT_TS_PATH, the
- * working directory, the server's own install, npm's global root.
+ * working directory, the server's own install, npm's global root (asked of
+ * npm only when the earlier places did not have the layer).
  */
-export function searchBases(env: NodeJS.ProcessEnv = process.env, cwd = process.cwd()): string[] {
-  const bases: string[] = [];
-  for (const p of (env.NBDKIT_TS_PATH ?? '').split(':')) if (p !== '') bases.push(resolvePath(cwd, p));
-  bases.push(cwd);
-  bases.push(dirname(fileURLToPath(import.meta.url)));
+export function* searchBases(env: NodeJS.ProcessEnv = process.env, cwd = process.cwd()): Generator<string> {
+  for (const p of (env.NBDKIT_TS_PATH ?? '').split(':')) if (p !== '') yield resolvePath(cwd, p);
+  yield cwd;
+  yield dirname(fileURLToPath(import.meta.url));
   const g = npmGlobalRoot();
-  if (g !== undefined) bases.push(g);
-  return bases;
+  if (g !== undefined) yield g;
 }
 
-/** Finds the module of a plugin or filter by path or package name. */
-export function resolveLayer(kind: LayerKind, name: string, bases: readonly string[] = searchBases()): Resolved {
+/** Finds the module of a plugin or filter by path, or by package name in each search base in turn. */
+export function resolveLayer(kind: LayerKind, name: string, bases: Iterable<string> = searchBases()): Resolved {
   if (isPath(name)) {
     const file = isAbsolute(name) ? name : resolvePath(process.cwd(), name);
     if (!existsSync(file)) throw new LayerNotFound(kind, name, [file]);
     return { file, packageName: undefined };
   }
   const tried: string[] = [];
-  for (const pkg of packageNames(kind, name)) {
-    for (const base of bases) {
+  for (const base of bases) {
+    for (const pkg of packageNames(kind, name)) {
       tried.push(`${pkg} from ${base}`);
       try {
         const file = createRequire(resolvePath(base, '_')).resolve(pkg);

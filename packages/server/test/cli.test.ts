@@ -1,0 +1,112 @@
+import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { cliPath, run, startServer, tempDir } from '@nbdkit-ts/testing';
+
+const nbdkitTs = (args: string[], env?: NodeJS.ProcessEnv) => run(process.execPath, [cliPath(), ...args], { env });
+
+describe('the nbdkit-ts command line', () => {
+  let dir: string;
+  let image: string;
+
+  beforeAll(() => {
+    dir = tempDir();
+    image = join(dir, 'disk.img');
+    writeFileSync(image, Buffer.alloc(4 * 1024 * 1024, 1));
+  });
+
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+  it('--run sets $uri and friends, exits with the command status, and stops the server', async () => {
+    const r = await nbdkitTs(['-U', '-', 'file', image, '--run', 'nbdinfo --size "$uri"; echo "$unixsocket" "[$exportname]" "$nbd"; exit 7']);
+    expect(r.status).toBe(7);
+    const [size, rest] = r.stdout.split('\n');
+    expect(size).toBe(String(4 * 1024 * 1024));
+    const [sock, name, nbd] = (rest ?? '').split(' ');
+    expect(name).toBe('[]');
+    expect(nbd).toBe(`nbd+unix:///?socket=${sock}`);
+    expect(existsSync(sock as string)).toBe(false);
+  });
+
+  it('listens on TCP with -p and -i, and options may follow the plugin arguments', async () => {
+    const r = await nbdkitTs(['file', image, '-i', '127.0.0.1', '-p', '0', '-e', 'foo', '--run', 'echo "$uri $port"; nbdinfo --size "nbd://127.0.0.1:$port"']);
+    expect(r.stderr).toBe('');
+    const [uri, port] = (r.stdout.split('\n')[0] ?? '').split(' ');
+    expect(uri).toBe(`nbd://127.0.0.1:${port}/foo`);
+    expect(r.stdout.split('\n')[1]).toBe(String(4 * 1024 * 1024));
+    expect(r.status).toBe(0);
+  });
+
+  it('goes to the background once listening without -f, writing its pid with -P', async () => {
+    const sock = join(dir, 'bg.sock');
+    const pidfile = join(dir, 'bg.pid');
+    const r = await nbdkitTs(['-U', sock, '-P', pidfile, 'file', image]);
+    expect(r.status).toBe(0);
+    expect(existsSync(sock)).toBe(true);
+    const pid = Number(readFileSync(pidfile, 'utf8').trim());
+    const info = await run('nbdinfo', ['--size', `nbd+unix:///?socket=${sock}`]);
+    expect(info.stdout.trim()).toBe(String(4 * 1024 * 1024));
+    process.kill(pid, 'SIGTERM');
+    for (let i = 0; i < 100 && existsSync(pidfile); i++) await new Promise((res) => setTimeout(res, 50));
+    expect(existsSync(pidfile)).toBe(false);
+    expect(existsSync(sock)).toBe(false);
+  });
+
+  it('SIGTERM during FUA writes: the server exits 0 and every acknowledged write is on disk', async () => {
+    const img = join(dir, 'term.img');
+    writeFileSync(img, Buffer.alloc(16 * 1024 * 1024));
+    const server = await startServer(['file', img]);
+    const writer = run('nbdsh', [
+      '-u',
+      server.uri,
+      '-c',
+      `
+import sys
+i = 0
+while i < 4096:
+    h.pwrite(bytes([i % 251 + 1]) * 4096, i * 4096, nbd.CMD_FLAG_FUA)
+    print(i, flush=True)
+    i += 1
+`,
+    ]);
+    await new Promise((res) => setTimeout(res, 400));
+    expect(await server.stop('SIGTERM')).toBe(0);
+    const acked = (await writer).stdout.trim().split('\n').filter((l) => l !== '').map(Number);
+    expect(acked.length).toBeGreaterThan(0);
+    const data = readFileSync(img);
+    for (const i of acked) expect(data[i * 4096 + 4095]).toBe((i % 251) + 1);
+  });
+
+  it('prints versions, help with layer parameters, and --dump-plugin', async () => {
+    const v = await nbdkitTs(['--version', 'file']);
+    expect(v.stdout).toMatch(/^nbdkit-ts \d+\.\d+\.\d+\nfile \d+\.\d+\.\d+\n$/);
+    const h = await nbdkitTs(['--help', 'file']);
+    expect(h.stdout).toMatch(/Usage: nbdkit-ts/);
+    expect(h.stdout).toMatch(/plugin file .*\n\s+file=\s+the file or block device to serve \(the bare word\)/);
+    const d = await nbdkitTs(['--dump-plugin', 'file']);
+    expect(d.stdout).toMatch(/^path=.*\nname=file\nversion=.*\napi_version=1\n/);
+    expect(d.stdout).toMatch(/magic_config_key=file/);
+  });
+
+  it('a bad command line gets one clear message and exit 1', async () => {
+    const cases: [string[], RegExp][] = [
+      [[], /no plugin given/],
+      [['--bogus', 'file', image], /unknown option --bogus/],
+      [['-p', 'x', 'file', image], /-p x: not a port number/],
+      [['-U', '/tmp/a', '-p', '1', 'file', image], /-U and -p cannot be used together/],
+      [['-f', '-U', '-', 'file', image, 'nosuchkey=1'], /unknown parameter "nosuchkey"\n\s+plugin file: file \(magic\)/],
+      [['-f', '-U', '-', 'file'], /file= is required/],
+      [['-f', '-U', '-', 'file', join(dir, 'missing.img')], /file=.*missing\.img: ENOENT/],
+      [['-f', '-U', '-', 'file', image, image], /file= given more than once/],
+      [['-f', '-U', '-', 'nosuchplugin'], /plugin "nosuchplugin" not found\. Looked for:\n\s+@nbdkit-ts\/plugin-nosuchplugin from/],
+      [['-f', '-U', '-', '--filter=nosuch', 'file', image], /filter "nosuch" not found[\s\S]*nbdkit-ts-filter-nosuch from[\s\S]*NBDKIT_TS_PATH/],
+      [['-f', '-U', '-', '-D', 'bad', 'file', image], /-D bad: expected LAYER\.FLAG=N/],
+    ];
+    for (const [args, message] of cases) {
+      const r = await nbdkitTs(args);
+      expect(r.status, args.join(' ')).toBe(1);
+      expect(r.stderr, args.join(' ')).toMatch(message);
+      expect(r.stderr.trim().startsWith('nbdkit-ts: '), args.join(' ')).toBe(true);
+    }
+  });
+});
