@@ -1,0 +1,220 @@
+import { rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { API_VERSION, defineFilter, definePlugin, nbdError, type Next } from '@nbdkit-ts/core';
+import { nbdsh, run, tempDir } from '@nbdkit-ts/testing';
+import { createServer, type NbdServer } from '../src/index.js';
+import { memoryPlugin } from './memory-plugin.js';
+
+const PRELUDE = `
+import errno
+h.set_strict_mode(0)
+def expect_error(code, fn, *args):
+    try:
+        fn(*args)
+    except nbd.Error as e:
+        assert e.errnum == code, (e.errno, e.string)
+        return
+    raise AssertionError("call succeeded")
+`;
+
+describe('the embedding API', () => {
+  const cleanups: (() => Promise<void> | void)[] = [];
+  afterEach(async () => {
+    for (const c of cleanups.splice(0).reverse()) await c();
+  });
+
+  async function serve(server: NbdServer): Promise<string> {
+    const dir = tempDir();
+    const address = await server.listen({ socket: join(dir, 's') });
+    cleanups.push(() => rmSync(dir, { recursive: true, force: true }));
+    cleanups.push(() => server.close());
+    return address.uri;
+  }
+
+  it('serves a plugin object; hooks run in nbdkit order; close runs cleanup', async () => {
+    const { def, calls, data } = memoryPlugin();
+    const server = await createServer({ plugin: def, params: ['tag=x'] });
+    const dir = tempDir();
+    const { uri } = await server.listen({ socket: join(dir, 's') });
+    await nbdsh(uri, `h.pwrite(b"hello", 100)\nassert h.pread(5, 100) == b"hello"`);
+    await server.close();
+    rmSync(dir, { recursive: true, force: true });
+    expect(data.subarray(100, 105).toString()).toBe('hello');
+    expect(calls.events.filter((e) => !e.startsWith('pwrite'))).toEqual([
+      'config tag=x',
+      'configComplete',
+      'ready',
+      'preconnect',
+      'open ',
+      'prepare',
+      'finalize',
+      'close',
+      'cleanup',
+    ]);
+  });
+
+  it('two servers in one process keep their own configuration', async () => {
+    const dir = tempDir();
+    cleanups.push(() => rmSync(dir, { recursive: true, force: true }));
+    const a = join(dir, 'a.img');
+    const b = join(dir, 'b.img');
+    await run('truncate', ['-s', '1M', a]);
+    await run('truncate', ['-s', '2M', b]);
+    const [uriA, uriB] = await Promise.all([
+      createServer({ plugin: 'file', params: [a] }).then(serve),
+      createServer({ plugin: 'file', params: [b] }).then(serve),
+    ]);
+    expect((await run('nbdinfo', ['--size', uriA as string])).stdout.trim()).toBe('1048576');
+    expect((await run('nbdinfo', ['--size', uriB as string])).stdout.trim()).toBe('2097152');
+  });
+
+  it('emulates zero by writing zeroes; FAST_ZERO fails fast with ENOTSUP, or EINVAL where not advertised', async () => {
+    // No zero call: emulated, fast zero advertised and refused. A zero call that fails with
+    // ENOTSUP: the server falls back to writing; fast zero is not advertised.
+    for (const [zero, fastZero] of [
+      ['none', 'ENOTSUP'],
+      ['enotsup', 'EINVAL'],
+    ] as const) {
+      const { def, calls, data } = memoryPlugin({ zero });
+      data.fill(0xff);
+      const uri = await serve(await createServer({ plugin: def }));
+      await nbdsh(uri, PRELUDE + `h.zero(8192, 4096)\nexpect_error(errno.${fastZero}, h.zero, 4096, 0, nbd.CMD_FLAG_FAST_ZERO)\nassert h.pread(4096, 0) == b"\\xff" * 4096`);
+      expect(data.subarray(4096, 12288).every((x) => x === 0)).toBe(true);
+      expect(calls.pwrite).toBe(1);
+      expect(calls.zero).toBe(zero === 'enotsup' ? 1 : 0);
+    }
+  });
+
+  it('emulates FUA with a flush, and passes native FUA through', async () => {
+    for (const fua of ['emulate', 'native'] as const) {
+      const { def, calls } = memoryPlugin({ fua, zero: 'native' });
+      const uri = await serve(await createServer({ plugin: def }));
+      await nbdsh(uri, `h.pwrite(b"x" * 512, 0, nbd.CMD_FLAG_FUA)\nh.zero(512, 512, nbd.CMD_FLAG_FUA)`);
+      expect(calls.flush).toBe(fua === 'emulate' ? 2 : 0);
+      expect(calls.events.includes('pwrite+FUA')).toBe(fua === 'native');
+    }
+  });
+
+  it('enforces the strictest concurrency in the stack', async () => {
+    const script = `
+bufs = [nbd.Buffer(512) for _ in range(8)]
+for i, b in enumerate(bufs):
+    h.aio_pread(b, i * 512)
+while h.aio_in_flight() > 0:
+    h.poll(-1)
+`;
+    const measure = async (concurrency: 'parallel' | 'serialize-requests' | 'serialize-all-requests', connections: number) => {
+      const { def, calls } = memoryPlugin({ concurrency, readDelay: 20 });
+      const uri = await serve(await createServer({ plugin: def }));
+      await Promise.all(Array.from({ length: connections }, () => nbdsh(uri, script)));
+      return calls.maxActive;
+    };
+    expect(await measure('parallel', 1)).toBeGreaterThan(1);
+    expect(await measure('serialize-requests', 1)).toBe(1);
+    expect(await measure('serialize-requests', 2)).toBe(2);
+    expect(await measure('serialize-all-requests', 2)).toBe(1);
+  });
+
+  it('serialize-connections makes a second client wait for the first', async () => {
+    const { def, calls } = memoryPlugin({ concurrency: 'serialize-connections' });
+    const uri = await serve(await createServer({ plugin: def }));
+    await Promise.all([nbdsh(uri, 'import time\ntime.sleep(0.3)\nh.pread(1, 0)'), nbdsh(uri, 'import time\ntime.sleep(0.3)\nh.pread(1, 0)')]);
+    const opens = calls.events.filter((e) => e.startsWith('open') || e === 'close');
+    expect(opens).toEqual(['open ', 'close', 'open ', 'close']);
+  });
+
+  it('a filter that leaves calls out passes them through; one it overrides sees every call', async () => {
+    const { def, data } = memoryPlugin();
+    const xor = defineFilter({
+      apiVersion: API_VERSION,
+      name: 'xor',
+      open: async (ctx) => {
+        await ctx.openNext();
+        return {
+          async pread(buf, offset, flags) {
+            await (ctx.next as Next).pread(buf, offset, flags);
+            for (let i = 0; i < buf.length; i++) buf[i] = (buf[i] as number) ^ 0xff;
+          },
+        };
+      },
+    });
+    const uri = await serve(await createServer({ plugin: def, filters: [xor] }));
+    await nbdsh(uri, `h.pwrite(b"\\x0f" * 4, 0)\nassert h.pread(4, 0) == b"\\xf0" * 4\nh.flush()`);
+    expect(data.subarray(0, 4)).toEqual(Buffer.alloc(4, 0x0f));
+  });
+
+  it('a filter serves every connection from one shared context opened in ready', async () => {
+    const { def, calls } = memoryPlugin();
+    let shared: Next | undefined;
+    const sharing = defineFilter({
+      apiVersion: API_VERSION,
+      name: 'sharing',
+      ready: async (backend) => {
+        shared = await backend.open({ shared: true });
+      },
+      cleanup: () => shared?.close(),
+      open: () => ({
+        capabilities: () => ({ ...(shared as Next).capabilities }),
+        pread: (buf, offset, flags) => (shared as Next).pread(buf, offset, flags),
+        pwrite: (buf, offset, flags) => (shared as Next).pwrite(buf, offset, flags),
+      }),
+    });
+    const uri = await serve(await createServer({ plugin: def, filters: [sharing] }));
+    await Promise.all([nbdsh(uri, 'h.pwrite(b"a", 0)'), nbdsh(uri, 'h.pwrite(b"b", 1)')]);
+    await nbdsh(uri, 'assert h.pread(2, 0) == b"ab"');
+    expect(calls.events.filter((e) => e.startsWith('open'))).toEqual(['open ']);
+  });
+
+  it('outside a connection only shared contexts open, with a clear error', async () => {
+    const { def } = memoryPlugin();
+    const eager = defineFilter({ apiVersion: API_VERSION, name: 'eager', ready: async (backend) => void (await backend.open()) });
+    await expect(createServer({ plugin: def, filters: [eager] })).rejects.toThrow(/only shared contexts can be opened/);
+  });
+
+  it('setNext swaps the associated context and hands back the old one', async () => {
+    const { def, calls } = memoryPlugin();
+    const swapper = defineFilter({
+      apiVersion: API_VERSION,
+      name: 'swapper',
+      open: async (ctx) => {
+        await ctx.openNext();
+        return {
+          async flush() {
+            const fresh = await ctx.backend.open();
+            const old = ctx.setNext(fresh);
+            await old?.close();
+            await fresh.flush(0);
+          },
+        };
+      },
+    });
+    const uri = await serve(await createServer({ plugin: def, filters: [swapper] }));
+    await nbdsh(uri, 'h.flush()\nh.flush()\nh.pread(1, 0)');
+    expect(calls.events.filter((e) => e.startsWith('open') || e === 'close')).toEqual(['open ', 'open ', 'close', 'open ', 'close', 'close']);
+  });
+
+  it('errors thrown by layers reach the client with their codes', async () => {
+    const failing = definePlugin({
+      apiVersion: API_VERSION,
+      name: 'failing',
+      open: () => ({
+        capabilities: () => ({ size: 1024n }),
+        pread: () => {
+          throw nbdError('ENOSPC', 'sync');
+        },
+        pwrite: () => Promise.reject(nbdError('EROFS', 'async')),
+        flush: () => {
+          throw new Error('no code');
+        },
+      }),
+    });
+    const uri = await serve(await createServer({ plugin: failing }));
+    await nbdsh(uri, PRELUDE + `expect_error(errno.ENOSPC, h.pread, 1, 0)\nexpect_error(errno.EPERM, h.pwrite, b"x", 0)\nexpect_error(errno.EIO, h.flush)`);
+  });
+
+  it('refuses a layer written for another API version, naming both versions', async () => {
+    const old = { kind: 'plugin', create: () => ({ kind: 'plugin', apiVersion: 99, name: 'old', open: () => ({}) }) };
+    await expect(createServer({ plugin: old as never })).rejects.toThrow(/plugin "old" \(embedded\) was written for API version 99, but this server implements API version 1/);
+  });
+});
