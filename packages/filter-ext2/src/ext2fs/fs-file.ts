@@ -1,0 +1,190 @@
+import { ExtentList, ExtentType, nbdError, toSafeNumber } from '@nbdkit-ts/core';
+import type { BlockAllocator } from './block-allocator.js';
+import type { BlockDevice } from './block-device.js';
+import type { BlockMap, Mapping } from './block-map.js';
+import type { InlineData } from './inline-data.js';
+import type { Inode } from './inode.js';
+import type { Mutex } from './mutex.js';
+
+/** What a file needs from its filesystem. */
+export interface FileHost {
+  readonly device: BlockDevice;
+  readonly blockSize: number;
+  readonly writable: boolean;
+  /** Serialises changes to allocation metadata. */
+  readonly lock: Mutex;
+  readonly allocator: BlockAllocator;
+  /** First block of the group holding inode `ino`: where its data goes by default. */
+  goalFor(ino: number): number;
+  /** Stores an inode (with a fresh checksum). */
+  writeInode(inode: Inode): Promise<void>;
+}
+
+/** Most extents reported in one extents call. */
+const MAX_EXTENTS_PER_CALL = 4096;
+/** Largest buffer of zeroes written at once by zero(). */
+const ZERO_CHUNK = 1 << 20;
+let zeroes: Uint8Array | undefined;
+
+/**
+ * An open file of the filesystem, shared by every connection that serves it.
+ * Reads and overwrites of written blocks go straight to the image, one call
+ * per contiguous run; writes into holes or unwritten extents take the
+ * filesystem's allocation lock. The size never changes.
+ */
+export class FsFile {
+  readonly size: bigint;
+  private readonly bs: number;
+  private readonly bsBig: bigint;
+
+  constructor(
+    private readonly host: FileHost,
+    readonly inode: Inode,
+    private readonly content: { readonly map: BlockMap } | { readonly inline: InlineData },
+  ) {
+    this.size = inode.size;
+    this.bs = host.blockSize;
+    this.bsBig = BigInt(host.blockSize);
+  }
+
+  private get map(): BlockMap | undefined {
+    return 'map' in this.content ? this.content.map : undefined;
+  }
+
+  /** Splits a byte range into runs of one mapping each and calls `each` with the byte ranges. */
+  private async walk(
+    offset: bigint,
+    count: number,
+    each: (m: Mapping, from: number, to: number, byteOffset: bigint) => void | Promise<void> | false,
+  ): Promise<void> {
+    const map = this.map as BlockMap;
+    let done = 0;
+    while (done < count) {
+      const at = offset + BigInt(done);
+      const lblk = toSafeNumber(at / this.bsBig, 'logical block');
+      const within = Number(at % this.bsBig);
+      const wantBlocks = Math.ceil((within + count - done) / this.bs);
+      const m = await map.lookup(lblk, wantBlocks);
+      const n = Math.min(count - done, m.length * this.bs - within);
+      const r = each(m, done, done + n, m.physical === 0 ? 0n : BigInt(m.physical) * this.bsBig + BigInt(within));
+      if (r === false) return;
+      if (r !== undefined) await r;
+      done += n;
+    }
+  }
+
+  async pread(buf: Uint8Array, offset: bigint): Promise<void> {
+    if ('inline' in this.content) {
+      this.content.inline.read(buf, Number(offset));
+      return;
+    }
+    const reads: (void | Promise<void>)[] = [];
+    await this.walk(offset, buf.length, (m, from, to, at) => {
+      if (m.physical === 0 || m.unwritten) buf.fill(0, from, to);
+      else reads.push(this.host.device.read(buf.subarray(from, to), at));
+    });
+    await Promise.all(reads);
+  }
+
+  async pwrite(buf: Uint8Array, offset: bigint): Promise<void> {
+    this.checkWritable();
+    if ('inline' in this.content) {
+      const inline = this.content.inline;
+      await this.host.lock.run(async () => {
+        inline.write(buf, Number(offset));
+        await this.host.writeInode(this.inode);
+      });
+      return;
+    }
+    const writes: (void | Promise<void>)[] = [];
+    const unmapped: [number, number][] = [];
+    await this.walk(offset, buf.length, (m, from, to, at) => {
+      if (m.physical === 0 || m.unwritten) unmapped.push([from, to]);
+      else writes.push(this.host.device.write(buf.subarray(from, to), at));
+    });
+    await Promise.all(writes);
+    if (unmapped.length > 0) await this.host.lock.run(() => this.fill(buf, offset, unmapped));
+  }
+
+  /**
+   * Under the allocation lock: writes the parts of `buf` that fell on holes
+   * or unwritten extents. Whole blocks are written (zero-filled around the
+   * data), then mapped; parts another writer mapped meanwhile are overwritten.
+   */
+  private async fill(buf: Uint8Array, offset: bigint, ranges: readonly [number, number][]): Promise<void> {
+    const map = this.map as BlockMap;
+    const { host, bs } = this;
+    for (const [from, to] of ranges) {
+      let pos = from;
+      while (pos < to) {
+        const at = offset + BigInt(pos);
+        const lblk = toSafeNumber(at / this.bsBig, 'logical block');
+        const within = Number(at % this.bsBig);
+        const blocks = Math.ceil((within + to - pos) / bs);
+        const m = await map.lookup(lblk, Math.min(blocks, map.maxMapRun));
+        if (m.physical !== 0 && !m.unwritten) {
+          const n = Math.min(to - pos, m.length * bs - within);
+          await host.device.write(buf.subarray(pos, pos + n), BigInt(m.physical) * this.bsBig + BigInt(within));
+          pos += n;
+          continue;
+        }
+        let physical = m.physical;
+        let count = m.length;
+        if (physical === 0) {
+          const prev = lblk > 0 ? await map.lookup(lblk - 1, 1) : undefined;
+          const goal = prev !== undefined && prev.physical !== 0 ? prev.physical + 1 : host.goalFor(this.inode.ino);
+          const run = await host.allocator.allocate(goal, count);
+          physical = run.start;
+          count = run.count;
+        }
+        const n = Math.min(to - pos, count * bs - within);
+        const whole = within === 0 && n === count * bs;
+        const data = whole ? buf.subarray(pos, pos + n) : new Uint8Array(count * bs);
+        if (!whole) data.set(buf.subarray(pos, pos + n), within);
+        await host.device.write(data, BigInt(physical) * this.bsBig);
+        const metadata = await map.map(lblk, count, physical);
+        this.inode.addBlocks((m.physical === 0 ? count : 0) + metadata, bs);
+        await host.writeInode(this.inode);
+        pos += n;
+      }
+    }
+  }
+
+  /** Makes a range read as zeroes: holes and unwritten extents are left alone, written blocks are overwritten. */
+  async zero(count: number, offset: bigint): Promise<void> {
+    this.checkWritable();
+    if ('inline' in this.content) {
+      await this.pwrite(new Uint8Array(count), offset);
+      return;
+    }
+    zeroes ??= new Uint8Array(ZERO_CHUNK);
+    const z = zeroes;
+    const writes: Promise<void>[] = [];
+    await this.walk(offset, count, async (m, from, to, at) => {
+      if (m.physical === 0 || m.unwritten) return;
+      for (let p = from; p < to; p += ZERO_CHUNK) {
+        const n = Math.min(ZERO_CHUNK, to - p);
+        writes.push(Promise.resolve(this.host.device.write(z.subarray(0, n), at + BigInt(p - from))));
+      }
+    });
+    await Promise.all(writes);
+  }
+
+  /** Reports data, holes (hole and zero) and unwritten extents (zero). */
+  async extents(count: number, offset: bigint, list: ExtentList): Promise<void> {
+    if ('inline' in this.content) {
+      list.add(offset, BigInt(count), ExtentType.DATA);
+      return;
+    }
+    let reported = 0;
+    await this.walk(offset, count, (m, from, to) => {
+      const type = m.physical === 0 ? ExtentType.HOLE | ExtentType.ZERO : m.unwritten ? ExtentType.ZERO : ExtentType.DATA;
+      list.add(offset + BigInt(from), BigInt(to - from), type);
+      return ++reported < MAX_EXTENTS_PER_CALL ? undefined : false;
+    });
+  }
+
+  private checkWritable(): void {
+    if (!this.host.writable) throw nbdError('EROFS', 'the filesystem is mounted read-only');
+  }
+}

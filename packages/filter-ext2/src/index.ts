@@ -1,0 +1,91 @@
+import { API_VERSION, defineFilter, errorMessage, nbdError, type Backend, type Host, type Next } from '@nbdkit-ts/core';
+import { Ext2Handle } from './ext2-handle.js';
+import { Filesystem } from './ext2fs/filesystem.js';
+import { nextDevice } from './next-device.js';
+
+/** The value of `ext2file` that makes the client's export name pick the file. */
+const EXPORTNAME = 'exportname';
+
+/** The filesystem, mounted once on a shared context below and served to every connection. */
+interface Mounted {
+  readonly next: Next;
+  readonly fs: Filesystem;
+}
+
+/**
+ * The ext2 filter: serves a file from inside the ext2/3/4 filesystem that
+ * the layer beneath provides. One filesystem for all connections.
+ */
+export default defineFilter(() => {
+  let file: string | undefined;
+  let backend: Backend | undefined;
+  let host: Host | undefined;
+  let mounted: Promise<Mounted> | undefined;
+
+  async function mount(readonly: boolean): Promise<Mounted> {
+    const next = await (backend as Backend).open({ shared: true, readonly, exportName: '' });
+    try {
+      const fs = await Filesystem.mount(nextDevice(next), { readonly });
+      for (const reason of fs.readonlyReasons) host?.log.warn(`serving read-only: ${reason}`);
+      return { next, fs };
+    } catch (e) {
+      await next.close();
+      throw e;
+    }
+  }
+
+  return {
+    apiVersion: API_VERSION,
+    name: 'ext2',
+    version: '1.0.0',
+    description: 'serve a file from inside an ext2/3/4 filesystem image',
+    params: [
+      {
+        name: 'ext2file',
+        description: "absolute path of the file inside the filesystem, or 'exportname' to let the client's export name pick it",
+      },
+    ],
+    concurrency: 'parallel',
+    config(key, value) {
+      if (key !== 'ext2file') return;
+      if (file !== undefined) throw new Error('ext2file= given more than once');
+      if (value !== EXPORTNAME && !value.startsWith('/')) {
+        throw new Error(`ext2file=${value}: expected an absolute path inside the filesystem (such as /disks/vm.img) or 'exportname'`);
+      }
+      file = value;
+    },
+    configComplete() {
+      if (file === undefined) throw new Error("ext2file= is required: the absolute path of the file inside the filesystem, or 'exportname'");
+    },
+    ready(below, h) {
+      backend = below;
+      host = h;
+    },
+    async open(context) {
+      let path = file as string;
+      if (path === EXPORTNAME) {
+        if (context.exportName === '') throw nbdError('EINVAL', 'ext2file=exportname: the client must name the file as its export name');
+        path = context.exportName.startsWith('/') ? context.exportName : `/${context.exportName}`;
+      }
+      if (mounted === undefined) {
+        mounted = mount(context.readonly);
+        mounted.catch(() => (mounted = undefined));
+      }
+      const { fs } = await mounted;
+      const f = await fs.open(await fs.lookup(path));
+      return new Ext2Handle(fs, f);
+    },
+    async cleanup() {
+      const m = mounted;
+      mounted = undefined;
+      if (m === undefined) return;
+      const { next, fs } = await m.catch(() => ({ next: undefined, fs: undefined }));
+      try {
+        await fs?.flush();
+      } catch (e) {
+        host?.log.error(`writing back the filesystem: ${errorMessage(e)}`);
+      }
+      await next?.close();
+    },
+  };
+});
