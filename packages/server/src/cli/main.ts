@@ -3,10 +3,10 @@ import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { errorMessage, type Plugin } from '@nbdkit-ts/core';
+import { errorMessage } from '@nbdkit-ts/core';
 import { loadLayer } from '../loader/load-layer.js';
 import { LayerNotFound } from '../loader/resolve.js';
-import { createServer, type ListenAddress, type ListenTarget, type NbdServer } from '../server.js';
+import { createServer, type ListenAddress, type ListenTarget } from '../server.js';
 import { UnknownParameter } from '../stack/params.js';
 import { parseArgs, UsageError, type CliArgs } from './args.js';
 import { dumpPlugin, layerHelp, USAGE } from './help.js';
@@ -36,7 +36,7 @@ async function printInfo(args: CliArgs): Promise<void> {
   if (args.dumpPlugin) {
     const plugin = layers.at(-1);
     if (plugin === undefined || plugin.def.kind !== 'plugin') throw new UsageError('--dump-plugin needs a plugin');
-    console.log(dumpPlugin(plugin.def as Plugin, plugin.source));
+    console.log(dumpPlugin(plugin.def, plugin.source));
   }
 }
 
@@ -85,7 +85,7 @@ async function serve(args: CliArgs): Promise<number> {
     address = await server.listen(target);
   } catch (e) {
     await server.close();
-    throw new Error(`cannot listen on ${'socket' in target ? target.socket : `port ${target.port}`}: ${errorMessage(e)}`);
+    throw new Error(`cannot listen on ${'socket' in target ? target.socket : `port ${target.port}`}: ${errorMessage(e)}`, { cause: e });
   }
   if (args.pidfile !== undefined) writeFileSync(args.pidfile, `${process.pid}\n`);
   let stopped: Promise<number> | undefined;

@@ -1,7 +1,7 @@
 import type { Socket } from 'node:net';
 import { errorMessage } from '@nbdkit-ts/core';
 import { IHAVEOPT, MAX_OPTION_LENGTH, MAX_REQUEST_SIZE, NBD_CMD_DISC, NBDMAGIC, NBD_FLAG_FIXED_NEWSTYLE, NBD_FLAG_NO_ZEROES } from '../protocol/constants.js';
-import { OptionParser, type OptionRequest } from '../protocol/options.js';
+import { OptionParser } from '../protocol/options.js';
 import { ProtocolError, RequestParser } from '../protocol/requests.js';
 import type { Scope } from '../stack/scope.js';
 import { checkClientFlags, negotiate, type Negotiated } from './negotiate.js';
