@@ -1,0 +1,173 @@
+import { closeSync, fdatasync, fstatSync, readSync, writeSync } from 'node:fs';
+import {
+  Flag,
+  nbdError,
+  toSafeNumber,
+  type ExtentList,
+  type Flags,
+  type Logger,
+  type PluginCapabilities,
+  type PluginHandle,
+} from '@nbdkit-ts/core';
+import { blockDeviceInfo, deviceBlockSize, type BlockDeviceInfo } from './block-device.js';
+import { canSeekHoles, seekExtents } from './extents.js';
+import { Advice, type NativeFileOps } from './native.js';
+import type { OpenedFile } from './open-file.js';
+import { PageCacheEvictor } from './page-cache.js';
+import { ZeroMethods } from './zero.js';
+
+/** fdatasync on the thread pool: a flush may take long and must not stall other requests. */
+function datasync(fd: number): Promise<void> {
+  return new Promise((resolve, reject) => fdatasync(fd, (e) => (e === null ? resolve() : reject(e))));
+}
+
+/** What a handle is given besides its file. */
+export interface HandleOptions {
+  /** The native calls, or undefined where they could not be loaded. */
+  readonly native: NativeFileOps | undefined;
+  readonly log: Logger;
+  /** `-D file.zero=1`. */
+  readonly debugZero: boolean;
+  /** The posix_fadvise advice of `fadvise=`. */
+  readonly advice: number;
+}
+
+/**
+ * One open file. Reads and writes are done on the event loop's thread (a
+ * page-cache hit costs microseconds, far less than a hop to the thread
+ * pool); fdatasync goes to the thread pool. With the native calls, trim
+ * punches holes, zero deallocates or zeroes in place, extents come from
+ * SEEK_DATA/SEEK_HOLE and cache is posix_fadvise WILLNEED; without them only
+ * reads, writes and flushes are offered and the server emulates the rest.
+ */
+export class FileHandle implements PluginHandle {
+  protected readonly fd: number;
+  private readonly native: NativeFileOps | undefined;
+  private readonly zeroes: ZeroMethods | undefined;
+  private readonly device: BlockDeviceInfo | undefined;
+
+  constructor(
+    private readonly file: OpenedFile,
+    options: HandleOptions,
+  ) {
+    const { native } = options;
+    this.fd = file.fd;
+    this.native = native;
+    this.device = file.blockDevice ? blockDeviceInfo(file.rdev) : undefined;
+    if (native === undefined) return;
+    const sectorSize = this.device?.logicalBlockSize ?? 4096;
+    this.zeroes = new ZeroMethods(native, file.fd, file.blockDevice, sectorSize, options.log, options.debugZero);
+    const error = native.fadvise(file.fd, 0, 0, options.advice);
+    if (error !== undefined) options.log.debug(`posix_fadvise: ${error} (ignored)`);
+  }
+
+  private size(): bigint {
+    if (!this.file.blockDevice) return fstatSync(this.fd, { bigint: true }).size;
+    // fstat reports 0 for a block device: ask the device.
+    const end = this.native?.seekEnd(this.fd);
+    if (typeof end === 'number') return BigInt(end);
+    const size = this.device?.size;
+    if (size === undefined) throw nbdError('EIO', `cannot find the size of the block device${end === undefined ? '' : `: lseek: ${end}`}`);
+    return size;
+  }
+
+  capabilities(): PluginCapabilities {
+    const native = this.native;
+    return {
+      size: this.size(),
+      canWrite: this.file.writable,
+      canFlush: true,
+      canFua: 'native',
+      canMultiConn: true,
+      canTrim: native !== undefined,
+      canZero: native !== undefined ? 'native' : 'emulate',
+      // Natively, zero fails at once with ENOTSUP when only slow ways are left; emulated, the server does.
+      canFastZero: true,
+      canExtents: native !== undefined && canSeekHoles(native, this.fd),
+      canCache: native !== undefined ? 'native' : 'emulate',
+      isRotational: this.device?.rotational ?? false,
+      blockSize: this.device === undefined ? undefined : deviceBlockSize(this.device),
+    };
+  }
+
+  pread(buf: Uint8Array, offset: bigint): void {
+    const at = toSafeNumber(offset, 'offset');
+    let done = 0;
+    while (done < buf.length) {
+      const n = readSync(this.fd, buf, done, buf.length - done, at + done);
+      if (n === 0) throw nbdError('EIO', `read at ${at + done}: unexpected end of file`);
+      done += n;
+    }
+  }
+
+  pwrite(buf: Uint8Array, offset: bigint, flags: number): void | Promise<void> {
+    // A number position: Node's writeSync ignores a bigint one and writes at the file position.
+    const at = toSafeNumber(offset, 'offset');
+    let done = 0;
+    while (done < buf.length) done += writeSync(this.fd, buf, done, buf.length - done, at + done);
+    if (flags & Flag.FUA) return datasync(this.fd);
+  }
+
+  flush(): Promise<void> {
+    return datasync(this.fd);
+  }
+
+  trim(count: number, offset: bigint, flags: Flags): void | Promise<void> {
+    this.zeroes?.trim(toSafeNumber(offset, 'offset'), count);
+    if (flags & Flag.FUA) return datasync(this.fd);
+  }
+
+  zero(count: number, offset: bigint, flags: Flags): void | Promise<void> {
+    if (this.zeroes?.zero(toSafeNumber(offset, 'offset'), count, flags) !== true) {
+      // The server writes zeroes instead, or fails a FAST_ZERO request with ENOTSUP.
+      throw nbdError('ENOTSUP', 'zero: no way to zero this file without writing zeroes');
+    }
+    if (flags & Flag.FUA) return datasync(this.fd);
+  }
+
+  extents(count: number, offset: bigint, flags: Flags, extents: ExtentList): void {
+    if (this.native === undefined) throw nbdError('EIO', 'extents: the native calls are not loaded');
+    seekExtents(this.native, this.fd, count, toSafeNumber(offset, 'offset'), flags, extents);
+  }
+
+  cache(count: number, offset: bigint): void {
+    const error = this.native?.fadvise(this.fd, toSafeNumber(offset, 'offset'), count, Advice.WILLNEED);
+    if (error !== undefined) throw nbdError(error, `cache: posix_fadvise(WILLNEED) at ${offset} for ${count} bytes: ${error}`);
+  }
+
+  close(): void | Promise<void> {
+    if (this.file.owned) closeSync(this.fd);
+  }
+}
+
+/**
+ * `cache=none`: a {@link FileHandle} that keeps the pages it reads and
+ * writes out of the page cache, so that copying a large image does not evict
+ * everything else the host caches.
+ */
+export class UncachedFileHandle extends FileHandle {
+  private readonly evictor: PageCacheEvictor;
+
+  constructor(file: OpenedFile, options: HandleOptions & { readonly native: NativeFileOps }) {
+    super(file, options);
+    this.evictor = new PageCacheEvictor(options.native, file.fd);
+  }
+
+  override pread(buf: Uint8Array, offset: bigint): void {
+    super.pread(buf, offset);
+    this.evictor.afterRead(Number(offset), buf.length);
+  }
+
+  override pwrite(buf: Uint8Array, offset: bigint, flags: number): void | Promise<void> {
+    const durable = super.pwrite(buf, offset, flags);
+    const evicted = this.evictor.afterWrite(Number(offset), buf.length);
+    if (durable === undefined) return evicted;
+    if (evicted === undefined) return durable;
+    return Promise.all([durable, evicted]).then(() => undefined);
+  }
+
+  override async close(): Promise<void> {
+    await this.evictor.drain();
+    await super.close();
+  }
+}
