@@ -37,6 +37,8 @@ export interface StartOptions {
   readonly cwd?: string;
   /** How long to wait for the socket (default 15 s). */
   readonly timeout?: number;
+  /** Open descriptors handed to the server as its descriptors 3, 4, ... */
+  readonly fds?: readonly number[];
 }
 
 /** Makes a fresh temporary directory; remove it with `rmSync(dir, { recursive: true })`. */
@@ -54,7 +56,7 @@ export async function startServer(args: readonly string[], options: StartOptions
   const child = spawn(process.execPath, [cliPath(), '-f', '-U', socket, ...args], {
     env: { ...process.env, PATH: TEST_PATH, ...options.env },
     cwd: options.cwd,
-    stdio: ['ignore', 'pipe', 'pipe'],
+    stdio: ['ignore', 'pipe', 'pipe', ...(options.fds ?? [])],
   });
   let err = '';
   child.stderr?.on('data', (b: Buffer) => (err += b.toString()));
