@@ -1,0 +1,106 @@
+import { mkdirSync, readFileSync, symlinkSync, writeFileSync, openSync, writeSync, ftruncateSync, closeSync } from 'node:fs';
+import { join } from 'node:path';
+import { runOk } from '@nbdkit-ts/testing';
+
+/** A small seeded generator (mulberry32), so every run writes the same bytes. */
+export function prng(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 2 ** 32;
+  };
+}
+
+/** `n` bytes from the generator, never a whole block of zeroes (mke2fs -d would make it a hole). */
+export function randomBytes(n: number, seed: number): Buffer {
+  const next = prng(seed);
+  const b = Buffer.alloc(n);
+  for (let i = 0; i < n; i += 4) b.writeUInt32LE((next() * 2 ** 32) >>> 0 || 1, Math.min(i, n - 4));
+  return b;
+}
+
+/** A sparse file: `size` bytes, with `chunks` of data at their offsets and holes elsewhere. */
+function writeSparse(path: string, size: number, chunks: [number, Buffer][]): Buffer {
+  const fd = openSync(path, 'w');
+  for (const [at, data] of chunks) writeSync(fd, data, 0, data.length, at);
+  ftruncateSync(fd, size);
+  closeSync(fd);
+  return readFileSync(path);
+}
+
+/** The files of the test tree, by absolute path inside the filesystem. */
+export interface Tree {
+  readonly dir: string;
+  readonly files: ReadonlyMap<string, Buffer>;
+}
+
+/**
+ * Writes the tree every image is made from: a plain file, a sparse one
+ * reaching into triple-indirect blocks with 1 KiB blocks, two files small
+ * enough for inline data, a directory big enough for an htree index, a
+ * symbolic link and an empty preallocation target.
+ */
+export function makeTree(root: string): Tree {
+  const dir = join(root, 'tree');
+  const files = new Map<string, Buffer>();
+  const add = (path: string, data: Buffer) => {
+    writeFileSync(join(dir, path), data);
+    files.set(path, data);
+  };
+  mkdirSync(join(dir, 'disks'), { recursive: true });
+  mkdirSync(join(dir, 'many'));
+  add('/disks/vm.img', randomBytes(3 * 1024 * 1024 + 1234, 1));
+  const MiB = 1024 * 1024;
+  files.set(
+    '/disks/sparse.img',
+    writeSparse(join(dir, 'disks/sparse.img'), 80 * MiB, [
+      [0, randomBytes(10_000, 2)],
+      [3 * MiB, randomBytes(5000, 3)],
+      [70 * MiB, randomBytes(3 * 4096, 4)],
+      // Data at the very end: mke2fs -d with inline_data drops a trailing hole from the size.
+      [80 * MiB - 4096, randomBytes(4096, 7)],
+    ]),
+  );
+  files.set('/prealloc.img', writeSparse(join(dir, 'prealloc.img'), MiB, [[MiB - 4096, Buffer.alloc(4096, 0x5a)]]));
+  add('/tiny.txt', Buffer.from('forty bytes of text in the inode itself\n'));
+  add('/small.bin', randomBytes(100, 5));
+  for (let i = 0; i < 300; i++) writeFileSync(join(dir, 'many', `entry-with-a-longish-name-${i}`), '');
+  add('/many/target.bin', randomBytes(20_000, 6));
+  symlinkSync('disks/vm.img', join(dir, 'link'));
+  return { dir, files };
+}
+
+/** The kinds of filesystem the tests build, as mke2fs options. */
+export const KINDS = {
+  ext2: ['-t', 'ext2', '-b', '1024'],
+  ext3: ['-t', 'ext3', '-b', '4096'],
+  ext4: ['-t', 'ext4'],
+  'ext4-csum-inline': ['-t', 'ext4', '-b', '1024', '-O', '64bit,metadata_csum,inline_data'],
+  'ext4-64k': ['-F', '-t', 'ext4', '-b', '65536'],
+} as const satisfies Record<string, readonly string[]>;
+
+export type Kind = keyof typeof KINDS;
+
+/** Makes `image` (`size`, e.g. 128M) of `kind` from the tree with mke2fs -d. */
+export async function makeImage(image: string, kind: Kind, tree: Tree, size = '128M'): Promise<void> {
+  await runOk('mke2fs', ['-q', ...KINDS[kind], '-E', 'nodiscard', '-d', tree.dir, image, size]);
+}
+
+/** Runs a debugfs request on an image and returns its output. */
+export async function debugfs(image: string, request: string, write = false): Promise<string> {
+  return (await runOk('debugfs', [...(write ? ['-w'] : []), '-R', request, image])).stdout;
+}
+
+/** The contents of a file inside the image, through debugfs dump. */
+export async function dump(image: string, path: string, out: string): Promise<Buffer> {
+  await debugfs(image, `dump ${path} ${out}`);
+  return readFileSync(out);
+}
+
+/** Runs e2fsck -fn and throws with its output unless the filesystem is clean. */
+export async function fsck(image: string): Promise<void> {
+  await runOk('e2fsck', ['-fn', image]);
+}

@@ -1,0 +1,69 @@
+import { readFileSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { runOk, startServer, tempDir } from '@nbdkit-ts/testing';
+import { makeImage, makeTree, type Kind, type Tree } from './fixtures.js';
+
+interface MapEntry {
+  offset: number;
+  length: number;
+  type: number;
+}
+
+/** nbdinfo --map: the base:allocation extents of an export. */
+async function allocationMap(uri: string): Promise<MapEntry[]> {
+  return JSON.parse((await runOk('nbdinfo', ['--map', '--json', uri])).stdout) as MapEntry[];
+}
+
+const KINDS: Kind[] = ['ext2', 'ext3', 'ext4', 'ext4-csum-inline', 'ext4-64k'];
+const FILES = ['/disks/vm.img', '/disks/sparse.img', '/tiny.txt', '/small.bin', '/many/target.bin'];
+
+describe('reading files out of ext2/3/4 images', () => {
+  let dir: string;
+  let tree: Tree;
+
+  beforeAll(() => {
+    dir = tempDir();
+    tree = makeTree(dir);
+  });
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+  describe.each(KINDS)('%s', (kind) => {
+    let image: string;
+    beforeAll(async () => {
+      image = join(dir, `${kind}.img`);
+      await makeImage(image, kind, tree, kind === 'ext4-64k' ? '256M' : '128M');
+    });
+
+    it('serves every file byte for byte (ext2file=exportname, nbdcopy)', async () => {
+      const server = await startServer(['--filter=ext2', 'file', image, 'ext2file=exportname', '-r']);
+      try {
+        for (const path of FILES) {
+          const out = join(dir, `${kind}-out.bin`);
+          await runOk('nbdcopy', [server.uriFor(path), out]);
+          expect(readFileSync(out).equals(tree.files.get(path) as Buffer), `${kind} ${path}`).toBe(true);
+        }
+      } finally {
+        await server.stop();
+      }
+    });
+
+    it('reports the holes of a sparse file, and reads them as zeroes', async () => {
+      const server = await startServer(['--filter=ext2', 'file', image, 'ext2file=/disks/sparse.img']);
+      try {
+        const map = await allocationMap(server.uri);
+        const MiB = 1024 * 1024;
+        const typeAt = (at: number) => map.find((e) => e.offset <= at && at < e.offset + e.length)?.type;
+        expect(typeAt(0)).toBe(0);
+        expect(typeAt(3 * MiB)).toBe(0);
+        expect(typeAt(70 * MiB + 100)).toBe(0);
+        expect(typeAt(80 * MiB - 1)).toBe(0);
+        for (const hole of [MiB, 10 * MiB, 40 * MiB, 75 * MiB, 79 * MiB]) expect(typeAt(hole), `${hole}`).toBe(3);
+        const total = map.reduce((n, e) => n + e.length, 0);
+        expect(total).toBe(80 * MiB);
+      } finally {
+        await server.stop();
+      }
+    });
+  });
+});
