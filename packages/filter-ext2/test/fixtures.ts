@@ -104,3 +104,74 @@ export async function dump(image: string, path: string, out: string): Promise<Bu
 export async function fsck(image: string): Promise<void> {
   await runOk('e2fsck', ['-fn', image]);
 }
+
+/** One request of a replayed workload: `len` bytes at `off`, written from `data[pos...]` or zeroed. */
+export interface Op {
+  readonly kind: 'write' | 'zero';
+  readonly off: number;
+  readonly len: number;
+  readonly fua: boolean;
+  readonly pos: number;
+}
+
+/** A workload: its requests and the bytes they write. */
+export interface Workload {
+  readonly ops: Op[];
+  readonly data: Buffer;
+}
+
+/**
+ * `count` seeded random requests over a file of `size` bytes: writes of 1
+ * byte to `maxLen` at any offset (some block-aligned), some with FUA, and
+ * some zero requests.
+ */
+export function randomWorkload(seed: number, size: number, count: number, maxLen = 65536): Workload {
+  const next = prng(seed);
+  const ops: Op[] = [];
+  let pos = 0;
+  for (let i = 0; i < count; i++) {
+    const r = next();
+    let off = Math.floor(next() * size);
+    if (next() < 0.3) off -= off % 4096;
+    const len = Math.max(1, Math.min(size - off, Math.floor(next() ** 2 * maxLen)));
+    const kind = r < 0.1 ? 'zero' : 'write';
+    ops.push({ kind, off, len, fua: r > 0.9, pos });
+    if (kind === 'write') pos += len;
+  }
+  return { ops, data: randomBytes(Math.max(pos, 4), seed * 7919) };
+}
+
+/** What the file holds after `w` is applied to `before` (returns a new buffer). */
+export function applyWorkload(before: Buffer, w: Workload): Buffer {
+  const after = Buffer.from(before);
+  for (const op of w.ops) {
+    if (op.kind === 'zero') after.fill(0, op.off, op.off + op.len);
+    else w.data.copy(after, op.off, op.pos, op.pos + op.len);
+  }
+  return after;
+}
+
+/** Writes a workload to files that {@link replayScript} reads. */
+export function saveWorkload(dir: string, name: string, w: Workload): { ops: string; data: string } {
+  const ops = join(dir, `${name}.json`);
+  const data = join(dir, `${name}.bin`);
+  writeFileSync(ops, JSON.stringify(w.ops));
+  writeFileSync(data, w.data);
+  return { ops, data };
+}
+
+/** An nbdsh script that sends a saved workload, then flushes. */
+export function replayScript(files: { ops: string; data: string }): string {
+  return `
+import json
+ops = json.load(open(${JSON.stringify(files.ops)}))
+data = open(${JSON.stringify(files.data)}, 'rb').read()
+for op in ops:
+    flags = nbd.CMD_FLAG_FUA if op['fua'] else 0
+    if op['kind'] == 'zero':
+        h.zero(op['len'], op['off'], flags)
+    else:
+        h.pwrite(data[op['pos']:op['pos'] + op['len']], op['off'], flags)
+h.flush()
+`;
+}
