@@ -1,4 +1,4 @@
-import { Flag, type Capabilities, type Context, type FilterHandle, type Flags, type MaybePromise, type Next } from '@nbdkit-ts/core';
+import { errorMessage, Flag, type Capabilities, type Context, type FilterHandle, type Flags, type MaybePromise, type Next } from '@nbdkit-ts/core';
 import { READ, WRITE, type Group, type Member, type Registry } from './group.js';
 import { advertised, resolveMode, type ResolvedMode } from './mode.js';
 import type { Mutex } from './mutex.js';
@@ -33,10 +33,16 @@ export class MultiConnHandle implements FilterHandle, Member {
   }
 
   prepare(): void {
-    this.mode = resolveMode(this.settings.mode, this.next.capabilities, this.context.backend.concurrency, this.context.backend.name);
+    const { backend, log } = this.context;
+    try {
+      this.mode = resolveMode(this.settings.mode, this.next.capabilities, backend.concurrency, backend.name);
+    } catch (e) {
+      log.error(errorMessage(e));
+      throw e;
+    }
     const key = this.settings.byExportName ? this.context.exportName : '';
     this.group = this.registry.join(key, this);
-    this.context.log.debug(`context joins the group of ${this.settings.byExportName ? `export "${key}"` : 'all exports'} in mode ${this.mode}`);
+    log.debug(`context joins the group of ${this.settings.byExportName ? `export "${key}"` : 'all exports'} in mode ${this.mode}`);
   }
 
   capabilities(below: Capabilities | undefined): Partial<Capabilities> {

@@ -35,7 +35,7 @@ export function defaultSettings(): Settings {
 export function applyParam(settings: Settings, key: string, value: string): void {
   switch (key) {
     case 'multi-conn-mode':
-      if (!(MODES as readonly string[]).includes(value)) throw new Error(`${key}=${value}: expected ${MODES.join(', ')}`);
+      if (!(MODES as readonly string[]).includes(value)) throw new Error(`${key}=${value}: expected one of ${MODES.join(', ')}`);
       settings.mode = value as Mode;
       return;
     case 'multi-conn-track-dirty': {
