@@ -10,6 +10,8 @@ export interface BlockDeviceInfo {
   readonly logicalBlockSize: number | undefined;
   /** The physical sector size: below it the device reads, modifies and writes. */
   readonly physicalBlockSize: number | undefined;
+  /** The optimal request size (a RAID stripe, for example); 0 when the device has none. */
+  readonly optimalIoSize: number | undefined;
   readonly rotational: boolean | undefined;
 }
 
@@ -33,27 +35,30 @@ export function blockDeviceInfo(rdev: bigint): BlockDeviceInfo {
   const sectors = readNumber(join(dir, 'size'));
   const logical = readNumber(join(queue, 'logical_block_size'));
   const physical = readNumber(join(queue, 'physical_block_size'));
+  const optimal = readNumber(join(queue, 'optimal_io_size'));
   const rotational = readNumber(join(queue, 'rotational'));
   return {
     // sysfs counts 512-byte units whatever the sector size.
     size: sectors === undefined ? undefined : sectors * 512n,
     logicalBlockSize: logical === undefined ? undefined : Number(logical),
     physicalBlockSize: physical === undefined ? undefined : Number(physical),
+    optimalIoSize: optimal === undefined ? undefined : Number(optimal),
     rotational: rotational === undefined ? undefined : rotational !== 0n,
   };
 }
 
-const isPowerOfTwo = (n: number) => Number.isInteger(n) && n > 0 && (n & (n - 1)) === 0;
+const isPowerOfTwo = (n: number | undefined): n is number => n !== undefined && Number.isInteger(n) && n > 0 && (n & (n - 1)) === 0;
+
+/** The largest preferred block size NBD allows. */
+const MAX_PREFERRED = 32 * 1024 * 1024;
 
 /**
- * The block size constraints to advertise for a block device: requests in
- * units of its logical sector size, preferably of its physical sector size
- * (at least a page), of any length. Undefined when sysfs does not say.
+ * The block size constraints to advertise for a block device. Reads and
+ * writes go through the page cache, so any alignment works (minimum 1); the
+ * preferred size is what avoids read-modify-write below: the physical sector
+ * or the optimal request size of the device, and at least a page.
  */
-export function deviceBlockSize(info: BlockDeviceInfo): BlockSize | undefined {
-  const { logicalBlockSize: logical, physicalBlockSize: physical } = info;
-  if (logical === undefined || !isPowerOfTwo(logical) || logical > 65536) return undefined;
-  const preferred = Math.max(physical !== undefined && isPowerOfTwo(physical) ? physical : logical, 4096);
-  if (preferred > 32 * 1024 * 1024) return undefined;
-  return { minimum: logical, preferred, maximum: 0xffffffff };
+export function deviceBlockSize(info: BlockDeviceInfo): BlockSize {
+  const sizes = [4096, info.physicalBlockSize, info.optimalIoSize].filter(isPowerOfTwo).filter((n) => n <= MAX_PREFERRED);
+  return { minimum: 1, preferred: Math.max(...sizes), maximum: 0xffffffff };
 }
