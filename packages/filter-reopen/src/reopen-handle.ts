@@ -209,10 +209,11 @@ export class ReopenHandle implements FilterHandle {
     const { retries } = this.settings;
     let delay = this.settings.delayMs;
     for (let retry = 1; ; retry++) {
-      if (!this.retryable(req, failedOn, error) || retry > retries || signal.aborted) throw error;
+      if (!this.retryable(req, failedOn, error) || retry > retries) throw error;
       const where = failedOn === undefined ? 'with no context' : `on context ${failedOn.id}`;
       log.debug(`${req.method} failed ${where}: ${describeError(error)}; retry ${retry} of ${retries}`);
       await this.renew(failedOn, delay, `${req.method} failed ${where} (${describeError(error)})`);
+      if (signal.aborted) throw error;
       delay = this.settings.nextDelay(delay);
       req.refuse?.();
       failedOn = this.slot;

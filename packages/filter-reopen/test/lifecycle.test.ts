@@ -1,0 +1,43 @@
+import { spawn } from 'node:child_process';
+import { afterEach, describe, expect, it } from 'vitest';
+import { TEST_PATH } from '@nbdkit-ts/testing';
+import { failures, scenario, until, type Scenario } from './scenario.js';
+
+describe('filter-reopen: delays end with the connection', () => {
+  let s: Scenario | undefined;
+  afterEach(async () => {
+    await s?.stop();
+    s = undefined;
+  });
+
+  it('a server shutting down cuts a delay short (retry-delay is an hour)', async () => {
+    s = await scenario({ disk: 4096, control: { 'fail-pread': failures(1) }, params: ['retry-delay=3600'] });
+    // Settled at once, so that its failure is not an unhandled rejection while the test waits.
+    const client = s.sh('h.pread(512, 0)').then(
+      () => 'answered',
+      (e: unknown) => String(e),
+    );
+    const server = s.server;
+    await until(() => server.stderr().includes('reopen after 3600s'));
+    expect(await server.stop()).toBe(0);
+    // The request in flight is answered with the error that started the wait.
+    expect(await client).toContain('nbd_pread: read: command failed: Input/output error');
+    expect(server.stderr()).toContain('reopen abandoned: the connection is closing');
+    expect(s.opens()).toBe(1);
+  });
+
+  it('a client going away cuts a delay short; the server serves the next one', async () => {
+    s = await scenario({ disk: 4096, control: { 'fail-pread': failures(1) }, params: ['retry-delay=3600'] });
+    const client = spawn('nbdsh', ['-u', s.server.uri, '-c', 'h.pread(512, 0)'], { env: { ...process.env, PATH: TEST_PATH }, stdio: 'ignore' });
+    const gone = new Promise((resolve) => client.on('exit', resolve));
+    const server = s.server;
+    await until(() => server.stderr().includes('reopen after 3600s'));
+    client.kill('SIGKILL');
+    await gone;
+    const scene = s;
+    await until(() => scene.events().includes('close 1'));
+    expect(server.stderr()).toContain('reopen abandoned: the connection is closing');
+    await s.sh(`assert h.pread(512, 0) == open(disk, "rb").read(512)`);
+    expect(s.opens()).toBe(2);
+  });
+});
