@@ -1,4 +1,4 @@
-import { errorMessage, Flag, type Capabilities, type Context, type FilterHandle, type Flags, type MaybePromise, type Next } from '@nbdkit-ts/core';
+import { errorMessage, Flag, type Capabilities, type ExtentList, type Context, type FilterHandle, type Flags, type MaybePromise, type Next } from '@nbdkit-ts/core';
 import { READ, WRITE, type Group, type Member, type Registry } from './group.js';
 import { advertised, resolveMode, type ResolvedMode } from './mode.js';
 import type { Mutex } from './mutex.js';
@@ -84,6 +84,11 @@ export class MultiConnHandle implements FilterHandle, Member {
     } finally {
       this.mark(READ);
     }
+  }
+
+  /** Not a read that fills a cache: passes through, in turn with the other calls when requests are serialized. */
+  extents(count: number, offset: bigint, flags: Flags, extents: ExtentList): MaybePromise<void> {
+    return this.below(() => this.next.extents(count, offset, flags, extents));
   }
 
   pwrite(buf: Uint8Array, offset: bigint, flags: Flags): Promise<void> {

@@ -17,6 +17,7 @@ import nbd
 c = [h]
 for _ in range(${n - 1}):
     x = nbd.NBD()
+    x.add_meta_context(nbd.CONTEXT_BASE_ALLOCATION)
     x.connect_uri(h.get_uri())
     c.append(x)
 `;
@@ -119,12 +120,16 @@ print(y.pread(512, 0) == NEW)
 
   it("a flush fanning out waits for the other connection's request (the plugin serializes requests)", async () => {
     // The plugin fails any call that overlaps another on its connection: the
-    // flushes c0 sends to c1's context must wait for c1's own writes.
+    // flushes c0 sends to c1's context must wait for c1's own writes and
+    // block status queries.
     const lines = await withServer(['--filter=multi-conn', WRITEBACK, 'multi-conn-track-dirty=off'], (s) =>
       printed(
         s.uri,
         `${connections(2)}
-cookies = [c[1].aio_pwrite(bytes([i]) * 4096, i * 4096) for i in range(64)]
+cookies = []
+for i in range(64):
+    cookies.append(c[1].aio_pwrite(bytes([i]) * 4096, i * 4096))
+    cookies.append(c[1].aio_block_status(65536, 0, lambda *args: 0))
 for _ in range(32):
     c[0].flush()
 while c[1].aio_in_flight() > 0:
