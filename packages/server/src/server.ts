@@ -148,7 +148,7 @@ export class NbdServer {
     const port = typeof addr === 'object' && addr !== null ? addr.port : target.port;
     const host = target.host ?? 'localhost';
     const uriHost = host.includes(':') ? `[${host}]` : host;
-    return { port, host, uri: `nbd://${uriHost}${port === 10809 ? '' : `:${port}`}` };
+    return { port, host, uri: `nbd://${uriHost}:${port}` };
   }
 
   private accept(socket: Socket): void {
