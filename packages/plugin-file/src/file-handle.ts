@@ -167,7 +167,7 @@ export class UncachedFileHandle extends FileHandle {
   }
 
   override async close(): Promise<void> {
-    await this.evictor.drain();
+    await this.evictor.close();
     await super.close();
   }
 }
