@@ -34,7 +34,7 @@ function clientConfig(s: Settings): S3ClientConfig {
         : c.profile === undefined
           ? {}
           : { profile: c.profile }),
-    maxAttempts: s.retries + 1,
+    maxAttempts: s.maxAttempts,
     retryMode: 'standard',
     // Checksums only where the API requires one: many S3-compatible stores reject the newer headers.
     requestChecksumCalculation: 'WHEN_REQUIRED',

@@ -19,8 +19,8 @@ export interface Settings {
   readonly objectSize: number | undefined;
   /** Most HTTP requests in flight at once (the keep-alive connection pool). */
   readonly connections: number;
-  /** How many times a throttled or failed request is tried again. */
-  readonly retries: number;
+  /** How many times in all a throttled or failed request is tried. */
+  readonly maxAttempts: number;
   /** Seconds before a silent connection is given up. */
   readonly timeout: number;
 }
@@ -53,7 +53,7 @@ export const PARAMS: readonly ParamSpec[] = [
   { name: 'credentials-file', description: 'an AWS shared credentials file to read the keys from' },
   { name: 'profile', description: 'profile of the credentials file (default: $AWS_PROFILE or default)' },
   { name: 'connections', description: 'most HTTP requests in flight at once (default 16)' },
-  { name: 'retries', description: 'times a throttled or failed request is tried again (default 4)' },
+  { name: 'max-attempts', description: 'times in all a throttled or failed request is tried, with back-off (default 5)' },
   { name: 'timeout', description: 'seconds before a silent connection is given up (default 60)' },
 ];
 
@@ -99,8 +99,8 @@ export class SettingsBuilder {
       case 'connections':
         parseCount(key, value, 1, 1024);
         break;
-      case 'retries':
-        parseCount(key, value, 0, 100);
+      case 'max-attempts':
+        parseCount(key, value, 1, 100);
         break;
       case 'timeout':
         parseCount(key, value, 1, 86400);
@@ -129,7 +129,7 @@ export class SettingsBuilder {
       size: size === undefined ? undefined : parseSize('size', size),
       objectSize: objectSize === undefined ? undefined : Number(parseSize('object-size', objectSize)),
       connections: parseCount('connections', v('connections') ?? '16', 1, 1024),
-      retries: parseCount('retries', v('retries') ?? '4', 0, 100),
+      maxAttempts: parseCount('max-attempts', v('max-attempts') ?? '5', 1, 100),
       timeout: parseCount('timeout', v('timeout') ?? '60', 1, 86400),
     };
   }
