@@ -69,7 +69,9 @@ export class ZeroMethods {
       if (this.ok('BLKZEROOUT', this.native.zeroOut(this.fd, offset, count), offset, count)) return done('BLKZEROOUT');
       this.canZeroOut = false;
     }
-    if (this.debug) this.log.debug(`zero: ${count} bytes at ${offset}: no efficient method left, falling back to writing zeroes`);
+    if (this.debug) {
+      this.log.debug(`zero: ${count} bytes at ${offset}: no efficient method left, ${fast ? 'failing the fast zero' : 'falling back to writing zeroes'}`);
+    }
     return false;
   }
 
