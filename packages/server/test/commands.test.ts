@@ -71,8 +71,17 @@ still_usable()
     expect(data.subarray(131072, 151552).every((b) => b === 0)).toBe(true);
   });
 
-  it('TRIM is refused with EINVAL while the plugin cannot trim, and the connection goes on', async () => {
-    await sh(rw, `expect_error(errno.EINVAL, h.trim, 4096, 0)\nstill_usable()`);
+  it('TRIM discards a range, with and without FUA, and refuses one past the end', async () => {
+    await sh(
+      rw,
+      `
+assert h.can_trim()
+h.trim(65536, 6 * 1024 * 1024)
+h.trim(4096, 7 * 1024 * 1024, nbd.CMD_FLAG_FUA)
+expect_error(errno.EINVAL, h.trim, 8192, h.get_size() - 4096)
+still_usable()
+`,
+    );
   });
 
   it('count 0 gives EINVAL', async () => {

@@ -29,6 +29,7 @@ import {
 } from '../protocol/replies.js';
 import type { Request } from '../protocol/requests.js';
 import type { Negotiated } from './negotiate.js';
+import { replyBuffer } from './reply-buffers.js';
 import type { ReplyWriter } from './reply-writer.js';
 
 const KNOWN_FLAGS = NBD_CMD_FLAG_FUA | NBD_CMD_FLAG_NO_HOLE | NBD_CMD_FLAG_DF | NBD_CMD_FLAG_REQ_ONE | NBD_CMD_FLAG_FAST_ZERO;
@@ -111,7 +112,7 @@ export function runRequest(req: Request, n: Negotiated, out: ReplyWriter, log: (
     switch (req.type) {
       case NBD_CMD_READ: {
         const hdr = readReplyHeaderSize(n.structured);
-        readBuf = Buffer.allocUnsafe(hdr + req.count);
+        readBuf = replyBuffer(hdr + req.count);
         call = top.pread(readBuf.subarray(hdr), req.offset, flags);
         break;
       }
@@ -140,21 +141,26 @@ export function runRequest(req: Request, n: Negotiated, out: ReplyWriter, log: (
     fail(req, n, out, e, log);
     return undefined;
   }
-  const done = (): void => {
-    if (readBuf !== undefined) {
-      writeReadReplyHeader(readBuf, n.structured, req.cookie, req.offset);
-      out.send(readBuf);
-    } else if (extents !== undefined) {
-      replyExtents(req, extents, out, log);
-    } else {
-      out.send(simpleReply(req.cookie, 0));
-    }
-  };
   if (call === undefined) {
-    done();
+    reply(req, n, out, log, readBuf, extents);
     return undefined;
   }
-  return call.then(done, (e: unknown) => fail(req, n, out, e, log));
+  return call.then(
+    () => reply(req, n, out, log, readBuf, extents),
+    (e: unknown) => fail(req, n, out, e, log),
+  );
+}
+
+/** Sends the reply of a request that succeeded. */
+function reply(req: Request, n: Negotiated, out: ReplyWriter, log: (m: string) => void, readBuf: Buffer | undefined, extents: ExtentList | undefined): void {
+  if (readBuf !== undefined) {
+    writeReadReplyHeader(readBuf, n.structured, req.cookie, req.offset);
+    out.send(readBuf);
+  } else if (extents !== undefined) {
+    replyExtents(req, extents, out, log);
+  } else {
+    out.send(simpleReply(req.cookie, 0));
+  }
 }
 
 function replyExtents(req: Request, list: ExtentList, out: ReplyWriter, log: (m: string) => void): void {

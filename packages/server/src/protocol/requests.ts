@@ -27,7 +27,7 @@ export class ProtocolError extends Error {
  */
 export class RequestParser {
   private readonly queue = new ByteQueue();
-  private header: Omit<Request, 'payload'> | undefined;
+  private header: { -readonly [K in keyof Request]: Request[K] } | undefined;
   /** Bytes of an oversized payload still to drop. */
   private draining = 0;
 
@@ -40,34 +40,33 @@ export class RequestParser {
   /** The next complete request, or undefined when more bytes are needed. Throws ProtocolError on a bad magic. */
   next(): Request | undefined {
     const q = this.queue;
-    if (this.header === undefined) {
+    let req = this.header;
+    if (req === undefined) {
       if (q.length < REQUEST_SIZE) return undefined;
       const b = q.take(REQUEST_SIZE);
       const magic = b.readUInt32BE(0);
       if (magic !== NBD_REQUEST_MAGIC) throw new ProtocolError(`bad request magic 0x${magic.toString(16)}`);
-      this.header = {
+      req = {
         flags: b.readUInt16BE(4),
         type: b.readUInt16BE(6),
         cookie: b.readBigUInt64BE(8),
         offset: b.readBigUInt64BE(16),
         count: b.readUInt32BE(24),
+        payload: undefined,
       };
-      if (this.header.type === NBD_CMD_WRITE && this.header.count > this.maxPayload) this.draining = this.header.count;
-    }
-    const header = this.header;
-    if (header.type !== NBD_CMD_WRITE) {
-      this.header = undefined;
-      return { ...header, payload: undefined };
+      if (req.type !== NBD_CMD_WRITE) return req;
+      if (req.count > this.maxPayload) this.draining = req.count;
+      this.header = req;
     }
     if (this.draining > 0) {
       this.draining -= q.skip(this.draining);
       if (this.draining > 0) return undefined;
-      this.header = undefined;
-      return { ...header, payload: undefined };
+    } else {
+      if (q.length < req.count) return undefined;
+      req.payload = q.take(req.count);
     }
-    if (q.length < header.count) return undefined;
     this.header = undefined;
-    return { ...header, payload: q.take(header.count) };
+    return req;
   }
 
   /** Bytes received and not yet parsed. */
