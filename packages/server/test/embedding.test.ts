@@ -65,8 +65,8 @@ describe('the embedding API', () => {
       createServer({ plugin: 'file', params: [a] }).then(serve),
       createServer({ plugin: 'file', params: [b] }).then(serve),
     ]);
-    expect((await run('nbdinfo', ['--size', uriA as string])).stdout.trim()).toBe('1048576');
-    expect((await run('nbdinfo', ['--size', uriB as string])).stdout.trim()).toBe('2097152');
+    expect((await run('nbdinfo', ['--size', uriA])).stdout.trim()).toBe('1048576');
+    expect((await run('nbdinfo', ['--size', uriB])).stdout.trim()).toBe('2097152');
   });
 
   it('emulates zero by writing zeroes; FAST_ZERO fails fast with ENOTSUP, or EINVAL where not advertised', async () => {
@@ -104,7 +104,7 @@ for i, b in enumerate(bufs):
 while h.aio_in_flight() > 0:
     h.poll(-1)
 `;
-    const measure = async (concurrency: 'parallel' | 'serialize-requests' | 'serialize-all-requests', connections: number) => {
+    const measure = async (concurrency: 'parallel' | 'serialize-requests' | 'serialize-all-requests' | 'serialize-connections', connections: number) => {
       const { def, calls } = memoryPlugin({ concurrency, readDelay: 20 });
       const uri = await serve(await createServer({ plugin: def }));
       await Promise.all(Array.from({ length: connections }, () => nbdsh(uri, script)));
@@ -114,11 +114,14 @@ while h.aio_in_flight() > 0:
     expect(await measure('serialize-requests', 1)).toBe(1);
     expect(await measure('serialize-requests', 2)).toBe(2);
     expect(await measure('serialize-all-requests', 2)).toBe(1);
+    expect(await measure('serialize-connections', 1)).toBe(1);
   });
 
-  it('serialize-connections makes a second client wait for the first', async () => {
-    const { def, calls } = memoryPlugin({ concurrency: 'serialize-connections' });
+  it('serialize-connections makes a second client wait for the first, and drops multi-conn', async () => {
+    const { def, calls } = memoryPlugin({ concurrency: 'serialize-connections', multiConn: true });
     const uri = await serve(await createServer({ plugin: def }));
+    expect(JSON.parse((await run('nbdinfo', ['--json', uri])).stdout).exports[0].can_multi_conn).toBe(false);
+    calls.events.length = 0;
     await Promise.all([nbdsh(uri, 'import time\ntime.sleep(0.3)\nh.pread(1, 0)'), nbdsh(uri, 'import time\ntime.sleep(0.3)\nh.pread(1, 0)')]);
     const opens = calls.events.filter((e) => e.startsWith('open') || e === 'close');
     expect(opens).toEqual(['open ', 'close', 'open ', 'close']);

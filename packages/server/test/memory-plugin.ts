@@ -19,6 +19,7 @@ export interface MemoryOptions {
   concurrency?: 'parallel' | 'serialize-requests' | 'serialize-all-requests' | 'serialize-connections';
   /** Milliseconds each read waits, to keep requests in flight. */
   readDelay?: number;
+  multiConn?: boolean;
 }
 
 /** An in-memory plugin for tests of the server's own behaviour, counting what reaches it. */
@@ -41,7 +42,7 @@ export function memoryPlugin(options: MemoryOptions = {}): { def: PluginDefiniti
         prepare: () => void calls.events.push('prepare'),
         finalize: () => void calls.events.push('finalize'),
         close: () => void calls.events.push('close'),
-        capabilities: (): PluginCapabilities => ({ size: BigInt(data.length), canFua: options.fua ?? 'emulate' }),
+        capabilities: (): PluginCapabilities => ({ size: BigInt(data.length), canFua: options.fua ?? 'emulate', canMultiConn: options.multiConn ?? false }),
         async pread(buf, offset) {
           calls.pread++;
           calls.active++;

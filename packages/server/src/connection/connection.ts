@@ -42,7 +42,8 @@ export class Connection {
   ) {
     this.writer = new ReplyWriter(socket);
     const c = core.stack.concurrency;
-    this.lock = c === 'serialize-all-requests' ? core.requestLock : c === 'serialize-requests' ? new Serializer() : undefined;
+    // As nbdkit's thread models: each level includes the ones below it.
+    this.lock = c === 'serialize-connections' || c === 'serialize-all-requests' ? core.requestLock : c === 'serialize-requests' ? new Serializer() : undefined;
     socket.setNoDelay(true);
     socket.on('data', (chunk: Buffer) => this.onData(chunk));
     socket.on('end', () => this.onEnd());

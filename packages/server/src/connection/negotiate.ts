@@ -1,4 +1,4 @@
-import { errorCode, errorMessage, type Capabilities } from '@nbdkit-ts/core';
+import { errorCode, errorMessage, type Capabilities, type Concurrency } from '@nbdkit-ts/core';
 import {
   BASE_ALLOCATION,
   BASE_ALLOCATION_ID,
@@ -67,7 +67,7 @@ export interface Negotiated {
 }
 
 /** The transmission flags an export advertises. */
-export function transmissionFlags(c: Capabilities, structured: boolean): number {
+export function transmissionFlags(c: Capabilities, structured: boolean, concurrency: Concurrency): number {
   let f = NBD_FLAG_HAS_FLAGS;
   if (!c.canWrite) f |= NBD_FLAG_READ_ONLY;
   if (c.canFlush) f |= NBD_FLAG_SEND_FLUSH;
@@ -79,7 +79,8 @@ export function transmissionFlags(c: Capabilities, structured: boolean): number 
     if (c.canFastZero) f |= NBD_FLAG_SEND_FAST_ZERO;
   }
   if (structured) f |= NBD_FLAG_SEND_DF;
-  if (c.canMultiConn) f |= NBD_FLAG_CAN_MULTI_CONN;
+  // One connection at a time cannot be multi-conn, whatever the layers say (as nbdkit).
+  if (c.canMultiConn && concurrency !== 'serialize-connections') f |= NBD_FLAG_CAN_MULTI_CONN;
   if (c.canCache !== 'none') f |= NBD_FLAG_SEND_CACHE;
   return f;
 }
@@ -142,7 +143,7 @@ export async function negotiate(core: ServerCore, io: HandshakeIO, noZeroes: boo
           } catch (e) {
             throw new ProtocolError(`NBD_OPT_EXPORT_NAME: ${errorMessage(e)}`);
           }
-          const eflags = transmissionFlags(top.capabilities, structured);
+          const eflags = transmissionFlags(top.capabilities, structured, core.stack.concurrency);
           const b = Buffer.alloc(noZeroes ? 10 : 134);
           b.writeBigUInt64BE(top.capabilities.size, 0);
           b.writeUInt16BE(eflags, 8);
@@ -196,7 +197,7 @@ export async function negotiate(core: ServerCore, io: HandshakeIO, noZeroes: boo
           for (let i = 0; i < n; i++) infos.push(d.u16());
           d.end();
           const top = await openExport(name);
-          const eflags = transmissionFlags(top.capabilities, structured);
+          const eflags = transmissionFlags(top.capabilities, structured, core.stack.concurrency);
           const exp = Buffer.allocUnsafe(12);
           exp.writeUInt16BE(NBD_INFO_EXPORT, 0);
           exp.writeBigUInt64BE(top.capabilities.size, 2);
