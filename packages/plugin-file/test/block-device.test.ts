@@ -7,7 +7,7 @@ import { nbdsh, run, runOk, startServer, tempDir, type ServerProcess } from '@nb
 import { allocated, MiB, nbdinfoMap, sparseImage } from './disk.js';
 
 const SIZE = 64 * MiB;
-const WITHOUT_KOFFI = pathToFileURL(join(import.meta.dirname, 'without-koffi.mjs')).href;
+const WITHOUT_KOFFI = pathToFileURL(join(import.meta.dirname, 'without-koffi.js')).href;
 
 /** Loop devices need root and a kernel that has them; `losetup -f` finds a free one. */
 const loopDevices = process.getuid?.() === 0 && spawnSync('losetup', ['-f'], { stdio: 'ignore' }).status === 0;

@@ -6,7 +6,7 @@ import { nbdsh, runOk, startServer, tempDir, type ServerProcess } from '@nbdkit-
 import { MiB, nbdinfoMap, qemuMap, sparseImage } from './disk.js';
 
 /** Runs the server as where koffi cannot be loaded (another OS, a missing prebuilt binary). */
-const WITHOUT_KOFFI = { NODE_OPTIONS: `--import=${pathToFileURL(join(import.meta.dirname, 'without-koffi.mjs')).href}` };
+const WITHOUT_KOFFI = { NODE_OPTIONS: `--import=${pathToFileURL(join(import.meta.dirname, 'without-koffi.js')).href}` };
 const SIZE = 16 * MiB;
 
 describe('without the native calls', () => {
