@@ -22,8 +22,9 @@ describe('filter-reopen: delays end with the connection', () => {
     expect(await server.stop()).toBe(0);
     // The request in flight is answered with the error that started the wait.
     expect(await client).toContain('nbd_pread: read: command failed: Input/output error');
-    expect(server.stderr()).toContain('reopen abandoned: the connection is closing');
     expect(s.opens()).toBe(1);
+    // The last of stderr may be read after the exit is seen.
+    await until(() => server.stderr().includes('reopen abandoned: the connection is closing'));
   });
 
   it('a client going away cuts a delay short; the server serves the next one', async () => {
@@ -34,9 +35,10 @@ describe('filter-reopen: delays end with the connection', () => {
     await until(() => server.stderr().includes('reopen after 3600s'));
     client.kill('SIGKILL');
     await gone;
-    const scene = s;
-    await until(() => scene.events().includes('close 1'));
+    // Logged once the connection has closed its contexts.
+    await until(() => /connection \d+: closed/.test(server.stderr()));
     expect(server.stderr()).toContain('reopen abandoned: the connection is closing');
+    expect(s.events()).toContain('close 1');
     await s.sh(`assert h.pread(512, 0) == open(disk, "rb").read(512)`);
     expect(s.opens()).toBe(2);
   });
