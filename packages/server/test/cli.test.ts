@@ -78,6 +78,23 @@ describe('the nbdkit-ts command line', () => {
     for (const i of acked.slice(-4096)) expect(data[(i % 4096) * 4096 + 4095]).toBe((i % 251) + 1);
   });
 
+  it('--exit-with-parent stops the server when its parent exits', async () => {
+    const sock = join(dir, 'parent.sock');
+    const parent = await run('sh', ['-c', `"${process.execPath}" "${cliPath()}" -f --exit-with-parent -U ${sock} file ${image} & echo $!; sleep 2`]);
+    const pid = Number(parent.stdout.trim());
+    let alive = true;
+    for (let i = 0; i < 100 && alive; i++) {
+      await new Promise((res) => setTimeout(res, 50));
+      try {
+        process.kill(pid, 0);
+      } catch {
+        alive = false;
+      }
+    }
+    expect(alive).toBe(false);
+    expect(existsSync(sock)).toBe(false);
+  });
+
   it('prints versions, help with layer parameters, and --dump-plugin', async () => {
     const v = await nbdkitTs(['--version', 'file']);
     expect(v.stdout).toMatch(/^nbdkit-ts \d+\.\d+\.\d+\nfile \d+\.\d+\.\d+\n$/);

@@ -45,6 +45,26 @@ describe('qemu-io, nbdcopy and many connections', () => {
     expect(sha(readFileSync(image).subarray(0, data.length))).toBe(sha(data));
   });
 
+  it('fio writes with crc32c verification through ioengine=nbd, 4 jobs deep', async () => {
+    const r = await runOk('fio', [
+      '--name=verify',
+      '--ioengine=nbd',
+      `--uri=${server.uri}`,
+      '--rw=randwrite',
+      '--bs=16k',
+      '--iodepth=16',
+      '--numjobs=4',
+      '--size=8M',
+      '--offset_increment=16M',
+      '--verify=crc32c',
+      '--do_verify=1',
+      '--group_reporting',
+    ]);
+    expect(r.stdout).toMatch(/verify/);
+    expect(r.stdout).not.toMatch(/verify: bad|crc32c: verify failed/);
+    expect(r.stderr).not.toMatch(/error|fail/i);
+  });
+
   it('16 parallel connections each write and verify their own region', async () => {
     const jobs = Array.from({ length: 16 }, (_, i) =>
       nbdsh(
