@@ -1,6 +1,16 @@
-import { mkdirSync, readFileSync, symlinkSync, writeFileSync, openSync, writeSync, ftruncateSync, closeSync } from 'node:fs';
+import { closeSync, existsSync, ftruncateSync, mkdirSync, mkdtempSync, openSync, readFileSync, readSync, symlinkSync, writeFileSync, writeSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { runOk } from '@nbdkit-ts/testing';
+
+/**
+ * A fresh directory for images, in memory (/dev/shm) where there is one:
+ * flushes then cost nothing, and tests running side by side do not wait on
+ * each other's disk writes.
+ */
+export function scratchDir(): string {
+  return mkdtempSync(join(existsSync('/dev/shm') ? '/dev/shm' : tmpdir(), 'nbdkit-ts-ext2-'));
+}
 
 /** A small seeded generator (mulberry32), so every run writes the same bytes. */
 export function prng(seed: number): () => number {
@@ -38,8 +48,9 @@ export interface Tree {
 }
 
 /**
- * Writes the tree every image is made from: a plain file, a sparse one
- * reaching into triple-indirect blocks with 1 KiB blocks, two files small
+ * Writes the tree every image is made from: a plain file, a large sparse
+ * one reaching into triple-indirect blocks with 1 KiB blocks, a smaller
+ * sparse one to write to, two files small
  * enough for inline data, a directory big enough for an htree index, a
  * symbolic link and an empty preallocation target.
  */
@@ -62,6 +73,14 @@ export function makeTree(root: string): Tree {
       [70 * MiB, randomBytes(3 * 4096, 4)],
       // Data at the very end: mke2fs -d with inline_data drops a trailing hole from the size.
       [80 * MiB - 4096, randomBytes(4096, 7)],
+    ]),
+  );
+  files.set(
+    '/disks/holes.img',
+    writeSparse(join(dir, 'disks/holes.img'), 16 * MiB, [
+      [0, randomBytes(6000, 8)],
+      [5 * MiB, randomBytes(70_000, 9)],
+      [16 * MiB - 4096, randomBytes(4096, 10)],
     ]),
   );
   files.set('/prealloc.img', writeSparse(join(dir, 'prealloc.img'), MiB, [[MiB - 4096, Buffer.alloc(4096, 0x5a)]]));
@@ -94,10 +113,10 @@ export async function debugfs(image: string, request: string, write = false): Pr
   return (await runOk('debugfs', [...(write ? ['-w'] : []), '-R', request, image])).stdout;
 }
 
-/** The contents of a file inside the image, through debugfs dump. */
-export async function dump(image: string, path: string, out: string): Promise<Buffer> {
+/** Whether the file at `path` inside the image holds `expected`, through debugfs dump. */
+export async function dumpEquals(image: string, path: string, out: string, expected: Buffer): Promise<boolean> {
   await debugfs(image, `dump ${path} ${out}`);
-  return readFileSync(out);
+  return fileEquals(out, expected);
 }
 
 /** Runs e2fsck -fn and throws with its output unless the filesystem is clean. */
@@ -141,14 +160,32 @@ export function randomWorkload(seed: number, size: number, count: number, maxLen
   return { ops, data: randomBytes(Math.max(pos, 4), seed * 7919) };
 }
 
-/** What the file holds after `w` is applied to `before` (returns a new buffer). */
-export function applyWorkload(before: Buffer, w: Workload): Buffer {
-  const after = Buffer.from(before);
+/** Applies `w` to `contents` in place: what the file holds afterwards. */
+export function applyWorkload(contents: Buffer, w: Workload): void {
   for (const op of w.ops) {
-    if (op.kind === 'zero') after.fill(0, op.off, op.off + op.len);
-    else w.data.copy(after, op.off, op.pos, op.pos + op.len);
+    if (op.kind === 'zero') contents.fill(0, op.off, op.off + op.len);
+    else w.data.copy(contents, op.off, op.pos, op.pos + op.len);
   }
-  return after;
+}
+
+/**
+ * Whether the file at `path` holds exactly `expected`. Reads through one
+ * small buffer: fresh large buffers are slow to fault in on small machines.
+ */
+export function fileEquals(path: string, expected: Buffer): boolean {
+  const fd = openSync(path, 'r');
+  try {
+    const chunk = Buffer.alloc(1 << 20);
+    let at = 0;
+    for (;;) {
+      const n = readSync(fd, chunk, 0, chunk.length, at);
+      if (n === 0) return at === expected.length;
+      if (at + n > expected.length || !chunk.subarray(0, n).equals(expected.subarray(at, at + n))) return false;
+      at += n;
+    }
+  } finally {
+    closeSync(fd);
+  }
 }
 
 /** Writes a workload to files that {@link replayScript} reads. */

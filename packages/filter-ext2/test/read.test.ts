@@ -1,8 +1,8 @@
-import { readFileSync, rmSync } from 'node:fs';
+import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { runOk, startServer, tempDir } from '@nbdkit-ts/testing';
-import { makeImage, makeTree, type Kind, type Tree } from './fixtures.js';
+import { runOk, startServer } from '@nbdkit-ts/testing';
+import { fileEquals, makeImage, makeTree, type Kind, type Tree, scratchDir } from './fixtures.js';
 
 interface MapEntry {
   offset: number;
@@ -16,14 +16,14 @@ async function allocationMap(uri: string): Promise<MapEntry[]> {
 }
 
 const KINDS: Kind[] = ['ext2', 'ext3', 'ext4', 'ext4-csum-inline', 'ext4-64k'];
-const FILES = ['/disks/vm.img', '/disks/sparse.img', '/tiny.txt', '/small.bin', '/many/target.bin'];
+const FILES = ['/disks/vm.img', '/disks/sparse.img', '/disks/holes.img', '/tiny.txt', '/small.bin', '/many/target.bin'];
 
 describe('reading files out of ext2/3/4 images', () => {
   let dir: string;
   let tree: Tree;
 
   beforeAll(() => {
-    dir = tempDir();
+    dir = scratchDir();
     tree = makeTree(dir);
   });
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -41,7 +41,7 @@ describe('reading files out of ext2/3/4 images', () => {
         for (const path of FILES) {
           const out = join(dir, `${kind}-out.bin`);
           await runOk('nbdcopy', [server.uriFor(path), out]);
-          expect(readFileSync(out).equals(tree.files.get(path) as Buffer), `${kind} ${path}`).toBe(true);
+          expect(fileEquals(out, tree.files.get(path) as Buffer), `${kind} ${path}`).toBe(true);
         }
       } finally {
         await server.stop();
