@@ -5,12 +5,12 @@ import { fileURLToPath } from 'node:url';
 import { nbdsh, startServer, tempDir, type NbdshOptions, type RunResult, type ServerProcess } from '@nbdkit-ts/testing';
 
 /** The test plugin that serves a file and fails on command (see its header). */
-export const FLAKY = fileURLToPath(new URL('./flaky-plugin.js', import.meta.url));
+const FLAKY = fileURLToPath(new URL('./flaky-plugin.js', import.meta.url));
 /** The same, declaring serialize-connections. */
 export const FLAKY_SERIAL = fileURLToPath(new URL('./flaky-serial-plugin.js', import.meta.url));
 
 /** Python run under nbdsh before each script: expect_error(errno.EIO, h.pread, 512, 0). */
-export const PRELUDE = `
+const PRELUDE = `
 import errno
 def expect_error(code, fn, *args):
     try:
