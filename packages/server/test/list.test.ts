@@ -37,7 +37,7 @@ describe('nbdkit-ts --list', () => {
     rmSync(elsewhere, { recursive: true, force: true });
   });
 
-  const list = (env: NodeJS.ProcessEnv) => run(process.execPath, [cliPath(), '--list'], { cwd: elsewhere, env });
+  const list = (env: NodeJS.ProcessEnv) => run(process.execPath, [cliPath(), '--list'], { cwd: elsewhere, env: { NODE_PATH: '', ...env } });
   const lineOf = (out: string, name: string) => out.split('\n').find((l) => l.startsWith(`  ${name} `)) ?? '';
 
   it('shows the first-party layers beside the server, with version, API version and place', async () => {

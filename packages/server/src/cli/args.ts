@@ -17,6 +17,7 @@ export interface CliArgs {
   readonly version: boolean;
   readonly help: boolean;
   readonly dumpPlugin: boolean;
+  readonly list: boolean;
 }
 
 /** The command line is wrong; the message says how. */
@@ -44,6 +45,7 @@ const OPTIONS: readonly OptionSpec[] = [
   { long: 'version', short: 'V', arg: false },
   { long: 'help', short: 'h', arg: false },
   { long: 'dump-plugin', arg: false },
+  { long: 'list', arg: false },
 ];
 
 /**
@@ -131,5 +133,6 @@ export function parseArgs(argv: readonly string[]): CliArgs {
     version: flag('version'),
     help: flag('help'),
     dumpPlugin: flag('dump-plugin'),
+    list: flag('list'),
   };
 }

@@ -22,6 +22,7 @@ Options:
   -V, --version          print the version of the server and of each layer
   -h, --help             this help, with the parameters of the layers given
       --dump-plugin      print what the plugin is and can do
+      --list             list the plugins and filters found, with versions and where
 
 PLUGIN and filters are names (file -> @nbdkit-ts/plugin-file or nbdkit-ts-plugin-file,
 found from $NBDKIT_TS_PATH, the working directory, the server's install, npm's global

@@ -10,6 +10,7 @@ import { createServer, type ListenAddress, type ListenTarget } from '../server.j
 import { UnknownParameter } from '../stack/params.js';
 import { parseArgs, UsageError, type CliArgs } from './args.js';
 import { dumpPlugin, layerHelp, USAGE } from './help.js';
+import { printList } from './list.js';
 import { runCaptive } from './run-captive.js';
 
 /** Set in the environment of the background copy of the server, so it knows to report when it listens. */
@@ -120,6 +121,7 @@ function watchParent(onExit: () => void): void {
 
 async function main(argv: readonly string[]): Promise<number> {
   const args = parseArgs(argv);
+  if (args.list) return printList();
   if (args.help || args.version || args.dumpPlugin) {
     if (args.help && args.plugin === undefined && args.filters.length === 0) {
       console.log(USAGE);

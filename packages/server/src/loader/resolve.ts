@@ -55,17 +55,37 @@ function npmGlobalRoot(): string | undefined {
   return globalRoot;
 }
 
+/** A folder resolution starts from, and which place of the search path it is. */
+export interface SearchBase {
+  readonly dir: string;
+  readonly place: '$NBDKIT_TS_PATH' | 'working directory' | 'server install' | 'npm global root';
+}
+
 /**
  * The folders resolution starts from, in order: each of $NBDKIT_TS_PATH, the
  * working directory, the server's own install, npm's global root (asked of
  * npm only when the earlier places did not have the layer).
  */
-export function* searchBases(env: NodeJS.ProcessEnv = process.env, cwd = process.cwd()): Generator<string> {
-  for (const p of (env.NBDKIT_TS_PATH ?? '').split(':')) if (p !== '') yield resolvePath(cwd, p);
-  yield cwd;
-  yield dirname(fileURLToPath(import.meta.url));
+export function* searchPath(env: NodeJS.ProcessEnv = process.env, cwd = process.cwd()): Generator<SearchBase> {
+  for (const p of (env.NBDKIT_TS_PATH ?? '').split(':')) if (p !== '') yield { dir: resolvePath(cwd, p), place: '$NBDKIT_TS_PATH' };
+  yield { dir: cwd, place: 'working directory' };
+  yield { dir: dirname(fileURLToPath(import.meta.url)), place: 'server install' };
   const g = npmGlobalRoot();
-  if (g !== undefined) yield g;
+  if (g !== undefined) yield { dir: g, place: 'npm global root' };
+}
+
+/** The folders of {@link searchPath}, in order. */
+export function* searchBases(env: NodeJS.ProcessEnv = process.env, cwd = process.cwd()): Generator<string> {
+  for (const base of searchPath(env, cwd)) yield base.dir;
+}
+
+/** The entry file of package `pkg` as Node.js resolves it from folder `base`, or undefined. */
+export function resolveFrom(base: string, pkg: string): string | undefined {
+  try {
+    return createRequire(resolvePath(base, '_')).resolve(pkg);
+  } catch {
+    return undefined;
+  }
 }
 
 /** Finds the module of a plugin or filter by path, or by package name in each search base in turn. */
@@ -79,12 +99,8 @@ export function resolveLayer(kind: LayerKind, name: string, bases: Iterable<stri
   for (const base of bases) {
     for (const pkg of packageNames(kind, name)) {
       tried.push(`${pkg} from ${base}`);
-      try {
-        const file = createRequire(resolvePath(base, '_')).resolve(pkg);
-        return { file, packageName: pkg };
-      } catch {
-        // not there; try the next place
-      }
+      const file = resolveFrom(base, pkg);
+      if (file !== undefined) return { file, packageName: pkg };
     }
   }
   throw new LayerNotFound(kind, name, tried);
