@@ -1,0 +1,139 @@
+import { closeSync, openSync, rmSync, truncateSync, writeFileSync, writeSync, copyFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { nbdsh, run, runOk, startServer } from '@nbdkit-ts/testing';
+import { debugfs, fsck, makeImage, makeTree, scratchDir, type Tree } from './fixtures.js';
+
+/** The error a server start fails with (its stderr). */
+async function startFailure(args: string[]): Promise<string> {
+  try {
+    const server = await startServer(args);
+    await server.stop();
+  } catch (e) {
+    return (e as Error).message;
+  }
+  throw new Error(`the server started with ${args.join(' ')}`);
+}
+
+/** Starts a server, connects with nbdinfo (which must fail), and returns the server's messages. */
+async function openFailure(args: string[], exportName = ''): Promise<string> {
+  const server = await startServer(args);
+  try {
+    const r = await run('nbdinfo', [server.uriFor(exportName)]);
+    expect(r.status).not.toBe(0);
+  } finally {
+    await server.stop();
+  }
+  return server.stderr();
+}
+
+interface Info {
+  is_read_only: boolean;
+}
+
+describe('ext2 filter errors and read-only mounts', () => {
+  let dir: string;
+  let tree: Tree;
+  let image: string;
+
+  beforeAll(async () => {
+    dir = scratchDir();
+    tree = makeTree(dir);
+    image = join(dir, 'fs.img');
+    await makeImage(image, 'ext4', tree);
+  });
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+  /** A copy of the image to spoil. */
+  function copy(name: string): string {
+    const out = join(dir, name);
+    copyFileSync(image, out);
+    return out;
+  }
+
+  it('ext2file= is required, must be absolute, and may be given once', async () => {
+    expect(await startFailure(['--filter=ext2', 'file', image])).toMatch(/ext2file= is required/);
+    expect(await startFailure(['--filter=ext2', 'file', image, 'ext2file=disks/vm.img'])).toMatch(
+      /ext2file=disks\/vm\.img: expected an absolute path inside the filesystem .* or 'exportname'/,
+    );
+    expect(await startFailure(['--filter=ext2', 'file', image, 'ext2file=/a', 'ext2file=/b'])).toMatch(/ext2file= given more than once/);
+  });
+
+  it.each([
+    ['/nope', '/nope: no such file or directory in the filesystem'],
+    ['/disks/nope.img', '/disks/nope.img: no such file or directory in the filesystem'],
+    ['/disks', '/disks: is a directory, not a regular file'],
+    ['/', '/: is a directory, not a regular file'],
+    ['/link', '/link: is a symbolic link (symbolic links are not followed)'],
+    ['/tiny.txt/x', '/tiny.txt: not a directory'],
+  ])('ext2file=%s is refused: %s', async (path, message) => {
+    expect(await openFailure(['--filter=ext2', 'file', image, `ext2file=${path}`])).toContain(message);
+  });
+
+  it('ext2file=exportname refuses an empty export name, and reports a missing file', async () => {
+    const args = ['--filter=ext2', 'file', image, 'ext2file=exportname'];
+    expect(await openFailure(args, '')).toContain('ext2file=exportname: the client must name the file as its export name');
+    expect(await openFailure(args, 'disks/missing.img')).toContain('/disks/missing.img: no such file or directory in the filesystem');
+  });
+
+  it('refuses what is not an ext2/3/4 filesystem, a truncated image, and a bad superblock checksum', async () => {
+    const zeroes = join(dir, 'zeroes.img');
+    writeFileSync(zeroes, Buffer.alloc(1024 * 1024));
+    expect(await openFailure(['--filter=ext2', 'file', zeroes, 'ext2file=/x'])).toContain('not an ext2/3/4 filesystem (bad superblock magic 0x0)');
+
+    const short = copy('short.img');
+    truncateSync(short, 64 * 1024 * 1024);
+    expect(await openFailure(['--filter=ext2', 'file', short, 'ext2file=/disks/vm.img'])).toMatch(
+      /the image \(67108864 bytes\) is smaller than the filesystem \(134217728 bytes\)/,
+    );
+
+    const bad = copy('bad-csum.img');
+    const fd = openSync(bad, 'r+');
+    writeSync(fd, Buffer.from('spoilt'), 0, 6, 1024 + 0x78); // s_volume_name, without fixing s_checksum
+    closeSync(fd);
+    expect(await openFailure(['--filter=ext2', 'file', bad, 'ext2file=/disks/vm.img'])).toContain('superblock checksum does not match');
+  });
+
+  it('refuses unknown incompatible features, naming them', async () => {
+    const enc = copy('encrypt.img');
+    await debugfs(enc, 'feature encrypt', true);
+    expect(await openFailure(['--filter=ext2', 'file', enc, 'ext2file=/disks/vm.img'])).toContain(
+      'unsupported incompatible filesystem features: encrypt',
+    );
+  });
+
+  it.each([
+    ['needs_recovery', 'feature needs_recovery', 'serving read-only: the journal needs recovery'],
+    ['errors', 'ssv state 2', 'serving read-only: the filesystem is marked as having errors'],
+    ['quota', 'feature quota', 'serving read-only: read-only-compatible features that writing cannot keep up to date: quota'],
+  ])('a filesystem with %s is served read-only with a warning', async (name, request, warning) => {
+    const spoilt = copy(`${name}.img`);
+    await debugfs(spoilt, request, true);
+    const server = await startServer(['--filter=ext2', 'file', spoilt, 'ext2file=/disks/vm.img']);
+    try {
+      const info = JSON.parse((await runOk('nbdinfo', ['--json', server.uri])).stdout) as { exports: Info[] };
+      expect(info.exports[0]?.is_read_only).toBe(true);
+      expect(server.stderr()).toContain(warning);
+      const r = await run('nbdsh', ['-u', server.uri, '-c', 'h.pwrite(b"x", 0)']);
+      expect(r.status).not.toBe(0);
+      await nbdsh(server.uri, `assert h.pread(16, 0) == bytes.fromhex('${(tree.files.get('/disks/vm.img') as Buffer).subarray(0, 16).toString('hex')}')`);
+    } finally {
+      await server.stop();
+    }
+  });
+
+  it('-r mounts read-only and leaves the image untouched', async () => {
+    const ro = copy('ro.img');
+    const server = await startServer(['-r', '--filter=ext2', 'file', ro, 'ext2file=/disks/holes.img']);
+    try {
+      const info = JSON.parse((await runOk('nbdinfo', ['--json', server.uri])).stdout) as { exports: Info[] };
+      expect(info.exports[0]?.is_read_only).toBe(true);
+      expect(server.stderr()).not.toContain('serving read-only');
+    } finally {
+      await server.stop();
+    }
+    await fsck(ro);
+    const [a, b] = await Promise.all([runOk('sha256sum', [ro]), runOk('sha256sum', [image])]);
+    expect(a.stdout.split(' ')[0]).toBe(b.stdout.split(' ')[0]);
+  });
+});
