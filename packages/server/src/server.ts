@@ -97,7 +97,8 @@ export class NbdServer {
       const layerLog = createLogger(def.name, logOptions);
       const flags = debugFlags.get(def.name) ?? new Map<string, number>();
       const host: Host = { log: layerLog, verbose, debugFlag: (n) => flags.get(n) ?? 0, signal: abort.signal };
-      return { def, index, name: def.name, source, log: layerLog, host, debugFlags: flags };
+      const logFor = (id: number | undefined) => (id === undefined ? layerLog : createLogger(`${def.name}[${id}]`, logOptions));
+      return { def, index, name: def.name, source, log: layerLog, logFor, host, debugFlags: flags };
     });
     const routed = routeParams(
       layers.map((l) => l.def),
@@ -119,7 +120,7 @@ export class NbdServer {
         throw new Error(`${layer.name}: ${errorMessage(e)}`, { cause: e });
       }
     }
-    const shared: Scope = { exportName: '', readonly: options.readonly === true, tls: false, signal: abort.signal, open: new Set(), shared: true, log };
+    const shared: Scope = { exportName: '', readonly: options.readonly === true, tls: false, signal: abort.signal, open: new Set(), shared: true, connectionId: undefined, log };
     const stack = new Stack(layers, shared);
     await stack.ready();
     const server = new NbdServer(stack, options, log);

@@ -216,6 +216,27 @@ while h.aio_in_flight() > 0:
     await nbdsh(uri, PRELUDE + `expect_error(errno.ENOSPC, h.pread, 1, 0)\nexpect_error(errno.EPERM, h.pwrite, b"x", 0)\nexpect_error(errno.EIO, h.flush)`);
   });
 
+  it('messages about a connection name the layer and the connection, as nbdkit does', async () => {
+    const lines: string[] = [];
+    const chatty = definePlugin({
+      apiVersion: API_VERSION,
+      name: 'chatty',
+      ready: (host) => host.log.debug('ready'),
+      open: (info) => {
+        info.log.debug(`open "${info.exportName}"`);
+        return { capabilities: () => ({ size: 512n }), pread: (buf: Uint8Array) => void buf.fill(0) };
+      },
+    });
+    const uri = await serve(await createServer({ plugin: chatty, verbose: true, logSink: (l) => lines.push(l) }));
+    await nbdsh(uri, 'h.pread(1, 0)');
+    await nbdsh(uri, 'h.pread(1, 0)');
+    expect(lines.filter((l) => l.includes('chatty'))).toEqual([
+      'nbdkit-ts: chatty: debug: ready',
+      'nbdkit-ts: chatty[1]: debug: open ""',
+      'nbdkit-ts: chatty[2]: debug: open ""',
+    ]);
+  });
+
   it('refuses a layer written for another API version, naming both versions', async () => {
     const old = { kind: 'plugin', create: () => ({ kind: 'plugin', apiVersion: 99, name: 'old', open: () => ({}) }) };
     await expect(createServer({ plugin: old as never })).rejects.toThrow(/plugin "old" \(embedded\) was written for API version 99, but this server implements API version 1/);

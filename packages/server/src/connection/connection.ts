@@ -210,3 +210,4 @@ export class Connection {
     this.debug('closed');
   }
 }
+      connectionId: this.id,

@@ -9,6 +9,8 @@ export interface LoadedLayer {
   /** Where it was loaded from (a path), or 'embedded'. */
   readonly source: string;
   readonly log: Logger;
+  /** Messages of this layer about one connection (`NAME[ID]:`, as nbdkit), or about none. */
+  logFor(connectionId: number | undefined): Logger;
   readonly host: Host;
   /** `-D NAME.FLAG=N` values. */
   readonly debugFlags: ReadonlyMap<string, number>;

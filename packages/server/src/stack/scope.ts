@@ -13,6 +13,8 @@ export interface Scope {
   readonly open: Set<{ close(): Promise<void> }>;
   /** Whether this is the server's shared scope. */
   readonly shared: boolean;
+  /** The connection's number, for messages; undefined for the shared scope. */
+  readonly connectionId: number | undefined;
   /** Connection-level messages. */
   readonly log: Logger;
 }

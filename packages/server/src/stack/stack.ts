@@ -120,14 +120,20 @@ export class Stack {
 
   private async openPlugin(layer: LoadedLayer, def: Plugin, req: OpenRequest): Promise<LayerContext> {
     const { scope } = req;
-    const handle: PluginHandle = await def.open({
-      exportName: req.exportName,
-      readonly: req.readonly,
-      tls: scope.tls,
-      signal: scope.signal,
-      log: layer.log,
-      debugFlag: (name) => layer.debugFlags.get(name) ?? 0,
-    });
+    let handle: PluginHandle;
+    try {
+      handle = await def.open({
+        exportName: req.exportName,
+        readonly: req.readonly,
+        tls: scope.tls,
+        signal: scope.signal,
+        log: layer.logFor(scope.connectionId),
+        debugFlag: (name) => layer.debugFlags.get(name) ?? 0,
+      });
+    } catch (e) {
+      throw layerFault(layer, 'open', e);
+    }
+    if (typeof handle !== 'object' || handle === null) throw layerFault(layer, 'open', new TypeError(`returned ${String(handle)}, not a handle`));
     const ctx = new LayerContext(layer, req.exportName, req.readonly, scope, handle, undefined);
     scope.open.add(ctx);
     return this.prepare(ctx, handle, async () => {
@@ -143,7 +149,7 @@ export class Stack {
       req.readonly,
       scope.tls,
       scope.signal,
-      layer.log,
+      layer.logFor(scope.connectionId),
       new StackBackend(this, index + 1, scope),
       layer.debugFlags,
       index + 1,
