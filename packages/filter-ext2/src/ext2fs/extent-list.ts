@@ -56,7 +56,7 @@ export function insertWritten(list: Extent[], add: Extent): void {
   const pieces = replaced.filter((e, k) => e !== add || replaced.indexOf(add) === k);
   list.splice(i, j - i, ...pieces);
   // Merge around the new extent.
-  let at = list.indexOf(add);
+  const at = list.indexOf(add);
   const next = list[at + 1];
   if (next !== undefined && canMerge(add, next)) {
     add.len += next.len;
@@ -66,6 +66,5 @@ export function insertWritten(list: Extent[], add: Extent): void {
   if (prev !== undefined && canMerge(prev, add)) {
     prev.len += add.len;
     list.splice(at, 1);
-    at--;
   }
 }

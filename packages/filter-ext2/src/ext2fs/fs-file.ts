@@ -26,6 +26,11 @@ const MAX_EXTENTS_PER_CALL = 4096;
 const ZERO_CHUNK = 1 << 20;
 let zeroes: Uint8Array | undefined;
 
+/** Keeps the calls that answered with a promise, to wait for them together. */
+function pending(list: Promise<void>[], result: void | Promise<void>): void {
+  if (result instanceof Promise) list.push(result);
+}
+
 /**
  * An open file of the filesystem, shared by every connection that serves it.
  * Reads and overwrites of written blocks go straight to the image, one call
@@ -78,10 +83,10 @@ export class FsFile {
       this.content.inline.read(buf, Number(offset));
       return;
     }
-    const reads: (void | Promise<void>)[] = [];
+    const reads: Promise<void>[] = [];
     await this.walk(offset, buf.length, (m, from, to, at) => {
       if (m.physical === 0 || m.unwritten) buf.fill(0, from, to);
-      else reads.push(this.host.device.read(buf.subarray(from, to), at));
+      else pending(reads, this.host.device.read(buf.subarray(from, to), at));
     });
     await Promise.all(reads);
   }
@@ -96,11 +101,11 @@ export class FsFile {
       });
       return;
     }
-    const writes: (void | Promise<void>)[] = [];
+    const writes: Promise<void>[] = [];
     const unmapped: [number, number][] = [];
     await this.walk(offset, buf.length, (m, from, to, at) => {
       if (m.physical === 0 || m.unwritten) unmapped.push([from, to]);
-      else writes.push(this.host.device.write(buf.subarray(from, to), at));
+      else pending(writes, this.host.device.write(buf.subarray(from, to), at));
     });
     await Promise.all(writes);
     if (unmapped.length > 0) await this.host.lock.run(() => this.fill(buf, offset, unmapped));
@@ -164,7 +169,7 @@ export class FsFile {
       if (m.physical === 0 || m.unwritten) return;
       for (let p = from; p < to; p += ZERO_CHUNK) {
         const n = Math.min(ZERO_CHUNK, to - p);
-        writes.push(Promise.resolve(this.host.device.write(z.subarray(0, n), at + BigInt(p - from))));
+        pending(writes, this.host.device.write(z.subarray(0, n), at + BigInt(p - from)));
       }
     });
     await Promise.all(writes);
