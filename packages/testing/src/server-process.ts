@@ -7,13 +7,17 @@ import { TEST_PATH } from './tools.js';
 
 /**
  * Path of the real `nbdkit-ts` command: $NBDKIT_TS_CLI, or the built CLI of
- * the `@nbdkit-ts/server` package found from the working directory.
+ * the `@nbdkit-ts/server` package found from the working directory (install
+ * it beside this package: `npm i -D @nbdkit-ts/server`).
  */
 export function cliPath(): string {
   const fromEnv = process.env.NBDKIT_TS_CLI;
   if (fromEnv !== undefined && fromEnv !== '') return fromEnv;
-  const pkg = createRequire(join(process.cwd(), '_')).resolve('@nbdkit-ts/server/package.json');
-  return join(dirname(pkg), 'dist/cli/main.js');
+  try {
+    return join(dirname(createRequire(join(process.cwd(), '_')).resolve('@nbdkit-ts/server/package.json')), 'dist/cli/main.js');
+  } catch {
+    throw new Error(`@nbdkit-ts/server is not installed in ${process.cwd()}: add it to your devDependencies (npm i -D @nbdkit-ts/server), or set $NBDKIT_TS_CLI to the nbdkit-ts command`);
+  }
 }
 
 /** A running server started from the real CLI. */
