@@ -30,9 +30,8 @@ describe('without the native calls', () => {
     await runOk('nbdinfo', [server.uri]);
     await runOk('nbdinfo', [server.uri]);
     const lines = server.stderr().split('\n').filter((l) => l.includes('native file operations'));
-    expect(lines).toEqual([
-      "nbdkit-ts: file: debug: native file operations unavailable (cannot load koffi: Cannot find package 'koffi'): no trim, zero writes zeroes, no extents, cache reads",
-    ]);
+    expect(lines).toHaveLength(1);
+    expect(lines[0]).toMatch(/^nbdkit-ts: file\b.*: debug: native file operations unavailable \(cannot load koffi: Cannot find package 'koffi'\): no trim, zero writes zeroes, no extents, cache reads$/);
   });
 
   it('advertises only what it can do: no trim; zero, fast zero and cache emulated by the server', async () => {
@@ -67,7 +66,7 @@ assert h.pread(${MiB}, ${4 * MiB}) == bytes(${MiB})
   it('cache= and fadvise= cannot be honoured: a warning says so, even without -v', async () => {
     const s = await startServer(['file', image, 'cache=none', 'fadvise=random'], { env: WITHOUT_KOFFI });
     try {
-      expect(s.stderr()).toContain('nbdkit-ts: file: warning: cache=none fadvise=random: ignored, they need the native file operations');
+      expect(s.stderr()).toMatch(/^nbdkit-ts: file\b.*: warning: cache=none fadvise=random: ignored, they need the native file operations/m);
       await nbdsh(s.uri, `assert h.pread(4, 0) == bytes(4)`);
     } finally {
       await s.stop();
