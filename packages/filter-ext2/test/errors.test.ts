@@ -1,8 +1,8 @@
-import { closeSync, openSync, rmSync, truncateSync, writeFileSync, writeSync, copyFileSync } from 'node:fs';
+import { closeSync, copyFileSync, mkdirSync, openSync, rmSync, truncateSync, writeFileSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { nbdsh, run, runOk, startServer } from '@nbdkit-ts/testing';
-import { debugfs, fsck, makeImage, makeTree, scratchDir, type Tree } from './fixtures.js';
+import { debugfs, fsck, KINDS, makeImage, makeTree, scratchDir, type Tree } from './fixtures.js';
 
 /** The error a server start fails with (its stderr). */
 async function startFailure(args: string[]): Promise<string> {
@@ -135,5 +135,40 @@ describe('ext2 filter errors and read-only mounts', () => {
     await fsck(ro);
     const [a, b] = await Promise.all([runOk('sha256sum', [ro]), runOk('sha256sum', [image])]);
     expect(a.stdout.split(' ')[0]).toBe(b.stdout.split(' ')[0]);
+  });
+
+  it.each(['ext4', 'ext2'] as const)('%s: a write into a hole of a full filesystem fails with ENOSPC and leaves it consistent', async (kind) => {
+    const small = join(dir, `full-${kind}`);
+    mkdirSync(join(small, 'tree'), { recursive: true });
+    const fd = openSync(join(small, 'tree/big-sparse.img'), 'w');
+    writeSync(fd, Buffer.alloc(4096, 1), 0, 4096, 32 * 1024 * 1024 - 4096);
+    closeSync(fd);
+    const img = join(small, 'fs.img');
+    await runOk('mke2fs', ['-q', ...KINDS[kind], '-d', join(small, 'tree'), img, '8M']);
+    const server = await startServer(['--filter=ext2', 'file', img, 'ext2file=/big-sparse.img']);
+    try {
+      const r = await run('nbdsh', [
+        '-u',
+        server.uri,
+        '-c',
+        `
+import errno
+written = 0
+try:
+    for i in range(0, 32 * 1024 * 1024 - 4096, 1024 * 1024):
+        h.pwrite(bytes([i % 251 + 1]) * (1024 * 1024), i)
+        written += 1
+except nbd.Error as e:
+    assert e.errnum == errno.ENOSPC, e
+    print('stopped after', written)
+h.flush()
+`,
+      ]);
+      expect(r.stderr).toBe('');
+      expect(r.stdout).toMatch(/stopped after [1-7]$/m);
+    } finally {
+      await server.stop();
+    }
+    await fsck(img);
   });
 });

@@ -48,6 +48,23 @@ export class BlockAllocator {
     throw nbdError('ENOSPC', 'no free blocks left in the filesystem');
   }
 
+  /** Free blocks left in the filesystem. */
+  get freeBlocks(): number {
+    return Number(this.sb.freeBlocksCount);
+  }
+
+  /** Returns blocks taken by {@link allocate} and not used after all (a write that failed). */
+  async free(run: BlockRun): Promise<void> {
+    const g = this.layout.groupOf(run.start);
+    const bitmap = await this.bitmap(g);
+    const first = run.start - this.layout.groupFirstBlock(g);
+    for (let b = first; b < first + run.count; b++) {
+      if (!testBit(bitmap, b)) throw nbdError('EIO', `freeing block ${run.start + b - first}, which is already free`);
+      bitmap[b >>> 3] = (bitmap[b >>> 3] as number) & ~(1 << (b & 7));
+    }
+    this.account(g, bitmap, run.count);
+  }
+
   private async allocateInGroup(g: number, from: number, max: number): Promise<BlockRun | undefined> {
     const bitmap = await this.bitmap(g);
     const limit = this.layout.blocksInGroup(g);

@@ -22,6 +22,8 @@ export interface FileHost {
 
 /** Most extents reported in one extents call. */
 const MAX_EXTENTS_PER_CALL = 4096;
+/** Free blocks a write into a hole leaves for the extent tree or indirect blocks it may add. */
+const METADATA_RESERVE = 16;
 /** Largest buffer of zeroes written at once by zero(). */
 const ZERO_CHUNK = 1 << 20;
 let zeroes: Uint8Array | undefined;
@@ -135,7 +137,11 @@ export class FsFile {
         }
         let physical = m.physical;
         let count = m.length;
-        if (physical === 0) {
+        const hole = physical === 0;
+        if (hole) {
+          // Keep room for the tree or indirect blocks that mapping may need, so it cannot fail for space.
+          count = Math.min(count, host.allocator.freeBlocks - METADATA_RESERVE - Math.ceil(count / 64));
+          if (count <= 0) throw nbdError('ENOSPC', 'no free blocks left in the filesystem');
           const prev = lblk > 0 ? await map.lookup(lblk - 1, 1) : undefined;
           const goal = prev !== undefined && prev.physical !== 0 ? prev.physical + 1 : host.goalFor(this.inode.ino);
           const run = await host.allocator.allocate(goal, count);
@@ -146,9 +152,14 @@ export class FsFile {
         const whole = within === 0 && n === count * bs;
         const data = whole ? buf.subarray(pos, pos + n) : new Uint8Array(count * bs);
         if (!whole) data.set(buf.subarray(pos, pos + n), within);
-        await host.device.write(data, BigInt(physical) * this.bsBig);
+        try {
+          await host.device.write(data, BigInt(physical) * this.bsBig);
+        } catch (e) {
+          if (hole) await host.allocator.free({ start: physical, count });
+          throw e;
+        }
         const metadata = await map.map(lblk, count, physical);
-        this.inode.addBlocks((m.physical === 0 ? count : 0) + metadata, bs);
+        this.inode.addBlocks((hole ? count : 0) + metadata, bs);
         await host.writeInode(this.inode);
         pos += n;
       }
