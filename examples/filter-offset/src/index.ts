@@ -1,0 +1,28 @@
+/**
+ * `nbdkit-ts-filter-offset`: serve a window of the disk beneath, from
+ * `offset=` for `range=` bytes (a partition, a region of a larger image).
+ *
+ * @packageDocumentation
+ */
+import { API_VERSION, defineFilter, type FilterHandle } from '@nbdkit-ts/core';
+import { Window } from './window.js';
+import { windowHandle } from './window-handle.js';
+
+export default defineFilter<FilterHandle>(() => {
+  const window = new Window();
+  return {
+    apiVersion: API_VERSION,
+    name: 'offset',
+    version: '1.0.0',
+    description: 'serve a window of the disk beneath: from an offset, for a length',
+    params: Window.params,
+    concurrency: 'parallel',
+    config(key, value) {
+      window.config(key, value);
+    },
+    async open(context) {
+      await context.openNext();
+      return windowHandle(context, window);
+    },
+  };
+});
