@@ -5,12 +5,15 @@
  *
  * @packageDocumentation
  */
+import { readFileSync } from 'node:fs';
 import { API_VERSION, definePlugin } from '@nbdkit-ts/core';
 import { FileConfig, PARAMS, type Source } from './config.js';
 import { exportPath, listDirectory } from './directory.js';
 import { FileHandle, UncachedFileHandle, type HandleOptions } from './file-handle.js';
 import { loadNative, type NativeFileOps } from './native.js';
 import { inheritedFile, openPath, type OpenedFile } from './open-file.js';
+
+const { version } = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string };
 
 export default definePlugin(() => {
   const config = new FileConfig();
@@ -33,7 +36,7 @@ export default definePlugin(() => {
   return {
     apiVersion: API_VERSION,
     name: 'file',
-    version: '1.1.0',
+    version,
     description: 'serve a file, a block device or a directory of images, sparse-aware',
     params: PARAMS,
     concurrency: 'parallel',

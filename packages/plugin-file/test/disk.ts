@@ -1,5 +1,4 @@
-import { randomBytes } from 'node:crypto';
-import { closeSync, fsyncSync, openSync, statSync, writeSync } from 'node:fs';
+import { statSync } from 'node:fs';
 import { runOk } from '@nbdkit-ts/testing';
 
 export const MiB = 1024 * 1024;
@@ -10,17 +9,13 @@ export function allocated(path: string): number {
 }
 
 /**
- * Makes a sparse image of `size` bytes with random data at each of
- * `[offset, length]`, written to disk (so that its page cache is clean).
+ * Makes a sparse image of `size` bytes (truncate) with random data at each of
+ * `[offset, length]` (dd), written to disk so that its page cache is clean.
  */
 export async function sparseImage(path: string, size: number, data: readonly (readonly [number, number])[]): Promise<void> {
   await runOk('truncate', ['-s', String(size), path]);
-  const fd = openSync(path, 'r+');
-  try {
-    for (const [offset, length] of data) writeSync(fd, randomBytes(length), 0, length, offset);
-    fsyncSync(fd);
-  } finally {
-    closeSync(fd);
+  for (const [offset, length] of data) {
+    await runOk('dd', ['if=/dev/urandom', `of=${path}`, 'bs=1M', 'iflag=count_bytes', 'oflag=seek_bytes', `seek=${offset}`, `count=${length}`, 'conv=notrunc,fsync', 'status=none']);
   }
 }
 
