@@ -2,8 +2,11 @@ import { createServer as createNetServer, type Server as NetServer, type Socket 
 import { rmSync } from 'node:fs';
 import { errorMessage, type FilterDefinition, type Host, type PluginDefinition } from '@nbdkit-ts/core';
 import { Connection } from './connection/connection.js';
+import { DEFAULT_LIMITS, MIN_BUFFER, MIN_CONNECTION_BUFFER, type Limits } from './connection/limits.js';
+import { MemoryPool } from './connection/memory.js';
 import { Serializer } from './connection/serializer.js';
 import type { ServerCore } from './connection/server-core.js';
+import { loadTls, type TlsOptions } from './connection/tls.js';
 import { checkLayer, loadLayer } from './loader/load-layer.js';
 import { createLogger, type LogSink } from './log/logger.js';
 import type { LoadedLayer } from './stack/loaded-layer.js';
@@ -29,7 +32,46 @@ export interface ServerOptions {
   readonly logSink?: LogSink;
   /** Folders to resolve layer names from, instead of the default search path. */
   readonly searchPath?: Iterable<string>;
+  /** TLS (`--tls`, `--tls-certificates`, `--tls-verify-peer`, `--tls-psk`); off by default. */
+  readonly tls?: TlsOptions;
+  /** Seconds a client has from connecting to entering transmission (`--handshake-timeout`, default 5; 0: no limit). */
+  readonly handshakeTimeout?: number;
+  /** Seconds a call into the stack may take before its request fails with EIO (`--request-timeout`; default: no limit). */
+  readonly requestTimeout?: number;
+  /** Seconds close() waits for requests in flight and cleanup before dropping them (`--shutdown-timeout`, default 10). */
+  readonly shutdownTimeout?: number;
+  /** Connections served at once (`--max-connections`, default 1024); more are refused. */
+  readonly maxConnections?: number;
+  /** Bytes of request payload and read data held for the whole server (default 256 MiB, at least 64 MiB). */
+  readonly maxBuffer?: number;
+  /** Bytes of request payload and read data held for one connection (default 128 MiB, at least 65 MiB). */
+  readonly maxConnectionBuffer?: number;
 }
+
+/** Checks the limits given to createServer; throws naming the option. */
+function limitsFrom(o: ServerOptions): Limits {
+  const seconds = (name: string, v: number | undefined, fallback: number): number => {
+    if (v === undefined) return fallback;
+    if (!Number.isFinite(v) || v < 0) throw new RangeError(`${name}: ${v} is not a number of seconds (0 or more)`);
+    return Math.round(v * 1000);
+  };
+  const count = (name: string, v: number | undefined, fallback: number, min: number): number => {
+    if (v === undefined) return fallback;
+    if (!Number.isSafeInteger(v) || v < min) throw new RangeError(`${name}: ${v} is not an integer of at least ${min}`);
+    return v;
+  };
+  return {
+    handshakeTimeout: seconds('handshakeTimeout', o.handshakeTimeout, DEFAULT_LIMITS.handshakeTimeout),
+    requestTimeout: seconds('requestTimeout', o.requestTimeout, DEFAULT_LIMITS.requestTimeout),
+    shutdownTimeout: seconds('shutdownTimeout', o.shutdownTimeout, DEFAULT_LIMITS.shutdownTimeout),
+    maxConnections: count('maxConnections', o.maxConnections, DEFAULT_LIMITS.maxConnections, 1),
+    maxBuffer: count('maxBuffer', o.maxBuffer, DEFAULT_LIMITS.maxBuffer, MIN_BUFFER),
+    maxConnectionBuffer: count('maxConnectionBuffer', o.maxConnectionBuffer, DEFAULT_LIMITS.maxConnectionBuffer, MIN_CONNECTION_BUFFER),
+  };
+}
+
+/** Refused connections answered at once; past this they are closed without a word. */
+const MAX_REFUSING = 16;
 
 /** Where to listen: a unix socket path, or a TCP port (and address). */
 export type ListenTarget = { readonly socket: string } | { readonly port: number; readonly host?: string };
@@ -39,8 +81,10 @@ export interface ListenAddress {
   readonly socket?: string;
   readonly port?: number;
   readonly host?: string;
-  /** An NBD URI for clients (`nbd+unix:///?socket=...` or `nbd://host:port`). */
+  /** An NBD URI for clients (`nbd+unix:///?socket=...` or `nbd://host:port`; `nbds` with TLS). */
   readonly uri: string;
+  /** Whether clients must or may use TLS. */
+  readonly tls: boolean;
 }
 
 function parseDebugFlags(flags: readonly string[]): Map<string, Map<string, number>> {
@@ -61,6 +105,9 @@ function parseDebugFlags(flags: readonly string[]): Map<string, Map<string, numb
  */
 export class NbdServer {
   private readonly connections = new Set<Connection>();
+  private refusing = 0;
+  /** Connections accepted and waiting for their turn (serialize-connections). */
+  private waitingTurn = 0;
   private readonly listeners: { server: NetServer; socket?: string }[] = [];
   private readonly connectionLock = new Serializer();
   private readonly abort = new AbortController();
@@ -72,6 +119,8 @@ export class NbdServer {
     readonly stack: Stack,
     options: ServerOptions,
     log: ReturnType<typeof createLogger>,
+    limits: Limits,
+    tls: ServerCore['tls'],
   ) {
     this.core = {
       stack,
@@ -80,7 +129,15 @@ export class NbdServer {
       log,
       signal: this.abort.signal,
       requestLock: new Serializer(),
+      limits,
+      memory: new MemoryPool(limits.maxBuffer),
+      tls,
     };
+  }
+
+  /** The most buffer bytes held at once so far, and the bound. */
+  get bufferUse(): { readonly peak: number; readonly limit: number } {
+    return { peak: this.core.memory.peak, limit: this.core.memory.size };
   }
 
   /** Loads the layers, configures them and runs their ready hooks. */
@@ -88,6 +145,8 @@ export class NbdServer {
     const verbose = options.verbose === true;
     const logOptions = { verbose, sink: options.logSink };
     const log = createLogger('', logOptions);
+    const limits = limitsFrom(options);
+    const tls = loadTls(options.tls ?? { mode: 'off' });
     const abort = new AbortController();
     const load = async (kind: 'plugin' | 'filter', x: PluginDefinition | FilterDefinition | string) =>
       typeof x === 'string' ? loadLayer(kind, x, options.searchPath) : { def: checkLayer(kind, x, 'embedded'), source: 'embedded' };
@@ -123,7 +182,7 @@ export class NbdServer {
     const shared: Scope = { exportName: '', readonly: options.readonly === true, tls: false, signal: abort.signal, open: new Set(), shared: true, connectionId: undefined, log };
     const stack = new Stack(layers, shared);
     await stack.ready();
-    const server = new NbdServer(stack, options, log);
+    const server = new NbdServer(stack, options, log, limits, tls);
     server.abort.signal.addEventListener('abort', () => abort.abort());
     return server;
   }
@@ -138,7 +197,7 @@ export class NbdServer {
         server.listen(target.socket, () => resolve());
       });
       this.listeners.push({ server, socket: target.socket });
-      return { socket: target.socket, uri: `nbd+unix:///?socket=${target.socket}` };
+      return { socket: target.socket, uri: `${this.scheme}+unix:///?socket=${target.socket}`, tls: this.core.tls !== undefined };
     }
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
@@ -149,22 +208,51 @@ export class NbdServer {
     const port = typeof addr === 'object' && addr !== null ? addr.port : target.port;
     const host = target.host ?? 'localhost';
     const uriHost = host.includes(':') ? `[${host}]` : host;
-    return { port, host, uri: `nbd://${uriHost}:${port}` };
+    return { port, host, uri: `${this.scheme}://${uriHost}:${port}`, tls: this.core.tls !== undefined };
+  }
+
+  private get scheme(): string {
+    return this.core.tls === undefined ? 'nbd' : 'nbds';
   }
 
   private accept(socket: Socket): void {
+    socket.on('error', () => {});
     if (this.closing !== undefined) {
       socket.destroy();
       return;
     }
     const id = this.nextId++;
+    const max = this.core.limits.maxConnections;
+    if (this.connections.size + this.waitingTurn >= max) {
+      const message = `too many connections: ${max} already (--max-connections)`;
+      if (this.refusing >= MAX_REFUSING) {
+        socket.destroy();
+        return;
+      }
+      this.core.log.warn(`connection ${id} refused: ${message}`);
+      this.refusing++;
+      void new Connection(socket, this.core, id, message).finished.finally(() => this.refusing--);
+      return;
+    }
     const start = () => {
       const conn = new Connection(socket, this.core, id);
       this.connections.add(conn);
       return conn.finished.finally(() => this.connections.delete(conn));
     };
-    if (this.stack.concurrency === 'serialize-connections') void this.connectionLock.run(start);
-    else void start();
+    if (this.stack.concurrency !== 'serialize-connections') {
+      void start();
+      return;
+    }
+    // Counted while it waits its turn, so the limit covers waiting clients too.
+    this.waitingTurn++;
+    void this.connectionLock.run(() => {
+      this.waitingTurn--;
+      if (socket.destroyed || this.closing !== undefined) {
+        socket.destroy();
+        return Promise.resolve();
+      }
+      return start();
+    });
   }
 
   /** Connections being served now. */
@@ -184,10 +272,38 @@ export class NbdServer {
       }
       this.abort.abort();
       for (const c of this.connections) c.stop();
-      await Promise.all([...this.connections].map((c) => c.finished));
-      await this.stack.cleanup();
+      const graceful = (async () => {
+        await Promise.all([...this.connections].map((c) => c.finished));
+        await this.stack.cleanup();
+      })();
+      const ms = this.core.limits.shutdownTimeout;
+      if (ms === 0 || (await settlesWithin(graceful, ms))) {
+        await graceful;
+        return;
+      }
+      const stuck = this.connections.size;
+      this.core.log.warn(`shutdown: not done within ${ms / 1000} s (--shutdown-timeout); dropping ${stuck} connection${stuck === 1 ? '' : 's'}`);
+      for (const c of this.connections) c.kill();
+      if (!(await settlesWithin(graceful, KILL_GRACE))) this.core.log.warn('shutdown: contexts or cleanup hooks still running; leaving them');
     })();
     return this.closing;
+  }
+}
+
+/** After the shutdown deadline, how long dropped connections get to close their contexts and cleanup to run. */
+const KILL_GRACE = 1000;
+
+/** Whether `p` settles within `ms` milliseconds. */
+async function settlesWithin(p: Promise<unknown>, ms: number): Promise<boolean> {
+  let timer: NodeJS.Timeout | undefined;
+  const expired = new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(false), ms)));
+  try {
+    return await Promise.race([p.then(
+      () => true,
+      () => true,
+    ), expired]);
+  } finally {
+    clearTimeout(timer);
   }
 }
 

@@ -1,3 +1,5 @@
+import type { TlsMode, TlsOptions } from '../connection/tls.js';
+
 /** The command line, parsed. */
 export interface CliArgs {
   readonly plugin: string | undefined;
@@ -17,6 +19,11 @@ export interface CliArgs {
   readonly version: boolean;
   readonly help: boolean;
   readonly dumpPlugin: boolean;
+  readonly tls: TlsOptions;
+  readonly handshakeTimeout: number | undefined;
+  readonly requestTimeout: number | undefined;
+  readonly shutdownTimeout: number | undefined;
+  readonly maxConnections: number | undefined;
   readonly list: boolean;
 }
 
@@ -45,6 +52,14 @@ const OPTIONS: readonly OptionSpec[] = [
   { long: 'version', short: 'V', arg: false },
   { long: 'help', short: 'h', arg: false },
   { long: 'dump-plugin', arg: false },
+  { long: 'tls', arg: true },
+  { long: 'tls-certificates', arg: true },
+  { long: 'tls-verify-peer', arg: false },
+  { long: 'tls-psk', arg: true },
+  { long: 'handshake-timeout', arg: true },
+  { long: 'request-timeout', arg: true },
+  { long: 'shutdown-timeout', arg: true },
+  { long: 'max-connections', arg: true },
   { long: 'list', arg: false },
 ];
 
@@ -115,6 +130,18 @@ export function parseArgs(argv: readonly string[]): CliArgs {
   if (unixSocket !== undefined && port !== undefined) throw new UsageError('-U and -p cannot be used together');
   const run = one('run');
   const [plugin, ...params] = positional;
+  const seconds = (long: string): number | undefined => {
+    const text = one(long);
+    if (text === undefined) return undefined;
+    if (!/^\d+(\.\d+)?$/.test(text)) throw new UsageError(`--${long}=${text}: not a number of seconds`);
+    return Number(text);
+  };
+  const maxText = one('max-connections');
+  if (maxText !== undefined && (!/^\d+$/.test(maxText) || Number(maxText) < 1)) throw new UsageError(`--max-connections=${maxText}: not a whole number of at least 1`);
+  const tlsText = one('tls') ?? 'off';
+  if (!['off', 'on', 'require'].includes(tlsText)) throw new UsageError(`--tls=${tlsText}: expected off, on or require`);
+  const certificates = one('tls-certificates');
+  const psk = one('tls-psk');
   return {
     plugin,
     params,
@@ -133,6 +160,16 @@ export function parseArgs(argv: readonly string[]): CliArgs {
     version: flag('version'),
     help: flag('help'),
     dumpPlugin: flag('dump-plugin'),
+    tls: {
+      mode: tlsText as TlsMode,
+      ...(certificates === undefined ? {} : { certificates }),
+      ...(psk === undefined ? {} : { psk }),
+      verifyPeer: flag('tls-verify-peer'),
+    },
+    handshakeTimeout: seconds('handshake-timeout'),
+    requestTimeout: seconds('request-timeout'),
+    shutdownTimeout: seconds('shutdown-timeout'),
+    maxConnections: maxText === undefined ? undefined : Number(maxText),
     list: flag('list'),
   };
 }

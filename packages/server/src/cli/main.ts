@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { errorMessage } from '@nbdkit-ts/core';
 import { loadLayer } from '../loader/load-layer.js';
+import { TlsConfigError } from '../connection/tls.js';
 import { LayerNotFound } from '../loader/resolve.js';
 import { createServer, type ListenAddress, type ListenTarget } from '../server.js';
 import { UnknownParameter } from '../stack/params.js';
@@ -79,7 +80,14 @@ async function serve(args: CliArgs): Promise<number> {
     readonly: args.readonly,
     verbose: args.verbose,
     debugFlags: args.debugFlags,
+    tls: args.tls,
+    handshakeTimeout: args.handshakeTimeout,
+    requestTimeout: args.requestTimeout,
+    shutdownTimeout: args.shutdownTimeout,
+    maxConnections: args.maxConnections,
   });
+  // A layer's forgotten promise must not take every client down with it.
+  process.on('unhandledRejection', (e) => console.error(`nbdkit-ts: error: unhandled rejection: ${errorMessage(e)}`));
   const { target, privateDir } = listenTarget(args);
   let address: ListenAddress;
   try {
@@ -101,7 +109,7 @@ async function serve(args: CliArgs): Promise<number> {
   const done = new Promise<number>((resolve) => {
     for (const sig of ['SIGINT', 'SIGTERM'] as const) process.once(sig, () => void stop(0).then(resolve));
     if (args.exitWithParent) watchParent(() => void stop(0).then(resolve));
-    if (args.run !== undefined) void runCaptive(args.run, address, args.exportName).then((status) => stop(status).then(resolve));
+    if (args.run !== undefined) void runCaptive(args.run, address, args.exportName, args.tls.mode).then((status) => stop(status).then(resolve));
   });
   if (args.verbose) console.error(`nbdkit-ts: listening on ${address.uri}`);
   process.send?.('listening');
@@ -136,7 +144,7 @@ async function main(argv: readonly string[]): Promise<number> {
 main(process.argv.slice(2)).then(
   (status) => process.exit(status),
   (e: unknown) => {
-    const known = e instanceof UsageError || e instanceof LayerNotFound || e instanceof UnknownParameter;
+    const known = e instanceof UsageError || e instanceof LayerNotFound || e instanceof UnknownParameter || e instanceof TlsConfigError;
     console.error(`nbdkit-ts: ${errorMessage(e)}${e instanceof UsageError ? '\nTry nbdkit-ts --help.' : ''}`);
     if (!known && process.env.NBDKIT_TS_STACK === '1' && e instanceof Error) console.error(e.stack);
     process.exit(1);

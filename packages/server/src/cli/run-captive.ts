@@ -1,12 +1,14 @@
 import { spawn } from 'node:child_process';
+import type { TlsMode } from '../connection/tls.js';
 import type { ListenAddress } from '../server.js';
 
 /**
  * Runs `command` under /bin/sh with the export's $uri, $nbd, $exportname,
- * $port and $unixsocket set, and resolves with its exit status (as the shell
- * reports it: 128+N when killed by signal N).
+ * $port, $unixsocket and $tls (0 off, 1 on, 2 require, as nbdkit) set, and
+ * resolves with its exit status (as the shell reports it: 128+N when killed
+ * by signal N). With TLS, $uri is an nbds:// or nbds+unix:// URI.
  */
-export function runCaptive(command: string, address: ListenAddress, exportName: string): Promise<number> {
+export function runCaptive(command: string, address: ListenAddress, exportName: string, tls: TlsMode = 'off'): Promise<number> {
   const uri = withExportName(address, exportName);
   const env = {
     ...process.env,
@@ -15,7 +17,7 @@ export function runCaptive(command: string, address: ListenAddress, exportName: 
     exportname: exportName,
     port: address.port === undefined ? '' : String(address.port),
     unixsocket: address.socket ?? '',
-    tls: '0',
+    tls: tls === 'off' ? '0' : tls === 'on' ? '1' : '2',
   };
   return new Promise((resolve) => {
     const child = spawn('/bin/sh', ['-c', command], { env, stdio: 'inherit' });
@@ -27,7 +29,8 @@ export function runCaptive(command: string, address: ListenAddress, exportName: 
 /** The URI of an export: the listen address with the export name as its path. */
 export function withExportName(address: ListenAddress, exportName: string): string {
   const name = encodeURIComponent(exportName).replace(/%2F/g, '/');
-  if (address.socket !== undefined) return `nbd+unix:///${name}?socket=${encodeURIComponent(address.socket).replace(/%2F/g, '/')}`;
+  const scheme = address.tls ? 'nbds' : 'nbd';
+  if (address.socket !== undefined) return `${scheme}+unix:///${name}?socket=${encodeURIComponent(address.socket).replace(/%2F/g, '/')}`;
   return `${address.uri}/${name}`;
 }
 

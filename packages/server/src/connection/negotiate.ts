@@ -1,4 +1,4 @@
-import { errorCode, errorMessage, type Capabilities, type Concurrency } from '@nbdkit-ts/core';
+import { errorCode, errorMessage, type Capabilities, type Concurrency, type DataMethods } from '@nbdkit-ts/core';
 import {
   BASE_ALLOCATION,
   BASE_ALLOCATION_ID,
@@ -30,10 +30,12 @@ import {
   NBD_OPT_LIST,
   NBD_OPT_LIST_META_CONTEXT,
   NBD_OPT_SET_META_CONTEXT,
+  NBD_OPT_STARTTLS,
   NBD_OPT_STRUCTURED_REPLY,
   NBD_REP_ACK,
   NBD_REP_ERR_INVALID,
   NBD_REP_ERR_POLICY,
+  NBD_REP_ERR_TLS_REQD,
   NBD_REP_ERR_TOO_BIG,
   NBD_REP_ERR_UNKNOWN,
   NBD_REP_ERR_UNSUP,
@@ -45,6 +47,7 @@ import { InvalidOption, lengthPrefixed, OptionData, optionReply, type OptionRequ
 import { ProtocolError } from '../protocol/requests.js';
 import type { LayerContext } from '../stack/layer-context.js';
 import type { Scope } from '../stack/scope.js';
+import { withDeadline } from './deadline.js';
 import type { ServerCore } from './server-core.js';
 
 /** What the handshake needs from the connection that owns the socket. */
@@ -54,11 +57,20 @@ export interface HandshakeIO {
   send(buf: Uint8Array): void;
   /** Builds the scope of the connection once the export is known. */
   scopeFor(exportName: string, readonly: boolean): Scope;
+  /** Runs the TLS handshake (after the ACK of NBD_OPT_STARTTLS); throws ProtocolError when it fails. */
+  startTls(): Promise<void>;
+  /** Whether the connection runs over TLS by now. */
+  readonly tls: boolean;
+  /** Set when the connection is refused (too many connections): every option gets NBD_REP_ERR_POLICY with this text. */
+  readonly refusal: string | undefined;
 }
 
 /** Where the handshake ended: in transmission on an open export, or nowhere. */
 export interface Negotiated {
-  readonly top: LayerContext;
+  /** Where requests go: the top context, or its calls bounded by --request-timeout. */
+  readonly top: DataMethods;
+  /** The open context on the outermost layer. */
+  readonly context: LayerContext;
   readonly exportName: string;
   readonly structured: boolean;
   /** Whether base:allocation was selected. */
@@ -106,28 +118,46 @@ class OptionError extends Error {
  * export, or undefined when the client aborted or went away.
  */
 export async function negotiate(core: ServerCore, io: HandshakeIO, noZeroes: boolean): Promise<Negotiated | undefined> {
-  const client = { readonly: core.readonly, tls: false };
+  const client = () => ({ readonly: core.readonly, tls: io.tls });
   let structured = false;
   let meta: { exportName: string; on: boolean } | undefined;
   const reply = (option: number, type: number, data?: Uint8Array) => io.send(optionReply(option, type, data));
+  const timeout = core.limits.requestTimeout;
+  /** A call into the stack, bounded by --request-timeout. */
+  const bounded = <T>(what: string, p: Promise<T>, late?: (v: T) => void): Promise<T> => (timeout > 0 ? withDeadline(p, timeout, what, late) : p);
 
-  const resolveName = async (name: string) => (name === '' ? core.stack.defaultExport(0, client) : name);
+  const resolveName = async (name: string) => (name === '' ? bounded('defaultExport', core.stack.defaultExport(0, client())) : name);
   const openExport = async (name: string): Promise<LayerContext> => {
     const exportName = await resolveName(name);
     try {
-      return await core.stack.open(0, { exportName, readonly: core.readonly, scope: io.scopeFor(exportName, core.readonly) });
+      const opening = core.stack.open(0, { exportName, readonly: core.readonly, scope: io.scopeFor(exportName, core.readonly) });
+      return await bounded('open', opening, (late) => void late.close().catch(() => {}));
     } catch (e) {
       const code = errorCode(e);
-      core.log.debug(`open of export "${exportName}" failed: ${errorMessage(e)}`);
-      throw new OptionError(code === 'EPERM' || code === 'EACCES' ? NBD_REP_ERR_POLICY : NBD_REP_ERR_UNKNOWN, `open "${exportName}": ${errorMessage(e)}`);
+      const policy = code === 'EPERM' || code === 'EACCES';
+      const message = `open of export "${exportName}" failed: ${errorMessage(e)}`;
+      if (policy) core.log.debug(message);
+      else core.log.error(message);
+      throw new OptionError(policy ? NBD_REP_ERR_POLICY : NBD_REP_ERR_UNKNOWN, `open "${exportName}": ${errorMessage(e)}`);
     }
   };
+  const tlsRequired = core.tls?.mode === 'require';
 
   for (let count = 1; ; count++) {
     const req = await io.nextOption();
     if (req === undefined) return undefined;
     if (count > MAX_OPTIONS) throw new ProtocolError(`more than ${MAX_OPTIONS} options`);
     const { option } = req;
+    if (io.refusal !== undefined && option !== NBD_OPT_ABORT) {
+      if (option === NBD_OPT_EXPORT_NAME) throw new ProtocolError(`NBD_OPT_EXPORT_NAME refused: ${io.refusal}`);
+      reply(option, NBD_REP_ERR_POLICY, Buffer.from(io.refusal));
+      continue;
+    }
+    if (tlsRequired && !io.tls && option !== NBD_OPT_STARTTLS && option !== NBD_OPT_ABORT) {
+      if (option === NBD_OPT_EXPORT_NAME) throw new ProtocolError('NBD_OPT_EXPORT_NAME without TLS, which --tls=require demands');
+      reply(option, NBD_REP_ERR_TLS_REQD, Buffer.from('TLS is required: send NBD_OPT_STARTTLS first'));
+      continue;
+    }
     if (req.data === undefined) {
       reply(option, NBD_REP_ERR_TOO_BIG, Buffer.from(`option of ${req.length} bytes is too long`));
       continue;
@@ -148,14 +178,24 @@ export async function negotiate(core: ServerCore, io: HandshakeIO, noZeroes: boo
           b.writeBigUInt64BE(top.capabilities.size, 0);
           b.writeUInt16BE(eflags, 8);
           io.send(b);
-          return { top, exportName: top.exportName, structured, blockStatus: meta?.on === true && meta.exportName === name, eflags };
+          return { top, context: top, exportName: top.exportName, structured, blockStatus: meta?.on === true && meta.exportName === name, eflags };
         }
         case NBD_OPT_ABORT:
           reply(option, NBD_REP_ACK);
           return undefined;
+        case NBD_OPT_STARTTLS:
+          if (core.tls === undefined) throw new OptionError(NBD_REP_ERR_UNSUP, 'TLS is not enabled on this server (--tls)');
+          if (data.length !== 0) throw new OptionError(NBD_REP_ERR_INVALID, 'NBD_OPT_STARTTLS with data');
+          if (io.tls) throw new OptionError(NBD_REP_ERR_INVALID, 'TLS is already on');
+          reply(option, NBD_REP_ACK);
+          await io.startTls();
+          // What was negotiated in clear text does not carry over.
+          structured = false;
+          meta = undefined;
+          break;
         case NBD_OPT_LIST: {
           if (data.length !== 0) throw new OptionError(NBD_REP_ERR_INVALID, 'NBD_OPT_LIST with data');
-          const exports = await core.stack.listExports(0, client);
+          const exports = await bounded('listExports', core.stack.listExports(0, client()));
           for (const e of exports) {
             const desc = Buffer.from(e.description ?? '', 'utf8');
             reply(option, NBD_REP_SERVER, Buffer.concat([lengthPrefixed(e.name), desc]));
@@ -205,7 +245,7 @@ export async function negotiate(core: ServerCore, io: HandshakeIO, noZeroes: boo
           reply(option, NBD_REP_INFO, exp);
           if (infos.includes(NBD_INFO_NAME)) reply(option, NBD_REP_INFO, Buffer.concat([u16(NBD_INFO_NAME), Buffer.from(top.exportName)]));
           if (infos.includes(NBD_INFO_DESCRIPTION)) {
-            const exports = await core.stack.listExports(0, client).catch(() => []);
+            const exports = await bounded('listExports', core.stack.listExports(0, client())).catch(() => []);
             const description = exports.find((e) => e.name === top.exportName)?.description;
             if (description !== undefined) reply(option, NBD_REP_INFO, Buffer.concat([u16(NBD_INFO_DESCRIPTION), Buffer.from(description)]));
           }
@@ -224,7 +264,7 @@ export async function negotiate(core: ServerCore, io: HandshakeIO, noZeroes: boo
             break;
           }
           const blockStatus = meta?.on === true && meta.exportName === name;
-          return { top, exportName: top.exportName, structured, blockStatus, eflags };
+          return { top, context: top, exportName: top.exportName, structured, blockStatus, eflags };
         }
         default:
           throw new OptionError(NBD_REP_ERR_UNSUP, `option ${option} is not supported`);

@@ -1,6 +1,9 @@
 import type { Logger } from '@nbdkit-ts/core';
 import type { Stack } from '../stack/stack.js';
+import type { Limits } from './limits.js';
+import type { MemoryPool } from './memory.js';
 import type { Serializer } from './serializer.js';
+import type { TlsSetup } from './tls.js';
 
 /** What every connection needs from the server it belongs to. */
 export interface ServerCore {
@@ -13,4 +16,9 @@ export interface ServerCore {
   readonly signal: AbortSignal;
   /** Taken for every request when the stack is serialize-all-requests. */
   readonly requestLock: Serializer;
+  readonly limits: Limits;
+  /** The server-wide pool of buffer bytes (Limits.maxBuffer). */
+  readonly memory: MemoryPool;
+  /** TLS, when --tls is on or require. */
+  readonly tls: TlsSetup | undefined;
 }

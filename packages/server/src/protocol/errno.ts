@@ -14,7 +14,8 @@ import {
 /**
  * The one table from errno-style codes to NBD errors, as nbdkit maps them:
  * ENOTSUP only for a FAST_ZERO request and EOVERFLOW only with DF (EINVAL
- * otherwise); unknown codes are EINVAL.
+ * otherwise); ETIMEDOUT (a call that outlived --request-timeout) is EIO;
+ * unknown codes are EINVAL.
  */
 export function nbdErrno(code: string, wireFlags: number): number {
   switch (code) {
@@ -22,6 +23,7 @@ export function nbdErrno(code: string, wireFlags: number): number {
     case 'EROFS':
       return NBD_EPERM;
     case 'EIO':
+    case 'ETIMEDOUT':
       return NBD_EIO;
     case 'ENOMEM':
       return NBD_ENOMEM;

@@ -54,6 +54,11 @@ export class OptionParser {
     return { option, length, data: Buffer.from(q.take(length)) };
   }
 
+  /** Bytes received and not yet parsed. */
+  get buffered(): number {
+    return this.queue.length;
+  }
+
   /** Bytes received and not yet parsed (a client may pipeline requests after NBD_OPT_GO). */
   drain(): Buffer {
     return this.queue.take(this.queue.length, Buffer.allocUnsafe(this.queue.length));

@@ -69,6 +69,11 @@ export class RequestParser {
     return req;
   }
 
+  /** The payload size of a write whose header was read and whose payload is still arriving; 0 when none. */
+  get awaitedPayload(): number {
+    return this.header !== undefined && this.draining === 0 ? this.header.count : 0;
+  }
+
   /** Bytes received and not yet parsed. */
   get buffered(): number {
     return this.queue.length;

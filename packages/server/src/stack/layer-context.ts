@@ -17,6 +17,33 @@ const EMULATION_CHUNK = 1024 * 1024;
 let zeroes: Uint8Array | undefined;
 let sink: Uint8Array | undefined;
 
+/** Whether a thrown value carries an errno-style code, as a layer's deliberate error does. */
+function hasErrnoCode(e: unknown): boolean {
+  const code = typeof e === 'object' && e !== null ? (e as { code?: unknown }).code : undefined;
+  return typeof code === 'string' && /^E[A-Z0-9]+$/.test(code);
+}
+
+/**
+ * What a layer threw or rejected with, as the server passes it on. An error
+ * with an errno-style code is the layer's answer and goes on unchanged.
+ * Anything else (a TypeError, a bare Error, a string, undefined) is a fault
+ * of the layer: it is logged naming the layer and becomes an EIO error whose
+ * message names the layer and the call. Layers above see a coded error, so
+ * a fault is logged once, by the layer it came from.
+ */
+export function layerFault(layer: LoadedLayer, call: string, e: unknown, connectionId?: number): unknown {
+  if (hasErrnoCode(e)) return e;
+  const what = e instanceof Error ? `${e.name === 'Error' ? '' : `${e.name}: `}${e.message}` : `threw ${describeValue(e)}`;
+  layer.logFor(connectionId).error(`${call}: ${what}`);
+  return nbdError('EIO', `${layer.name}: ${call}: ${what}`, e);
+}
+
+function describeValue(v: unknown): string {
+  if (typeof v === 'string') return JSON.stringify(v.length > 200 ? v.slice(0, 200) + '...' : v);
+  if (typeof v === 'object' && v !== null) return 'a non-Error object';
+  return String(v);
+}
+
 /** The layer-level view of what a filter associates below it. */
 export interface Associated {
   readonly next: LayerContext | undefined;
@@ -44,6 +71,79 @@ export class LayerContext implements Next {
     private readonly associated: Associated | undefined,
   ) {}
 
+  pread(buf: Uint8Array, offset: bigint, flags: Flags): MaybePromise<void> {
+    try {
+      return this.settle('pread', this.preadCall(buf, offset, flags));
+    } catch (e) {
+      throw this.fault('pread', e);
+    }
+  }
+
+  pwrite(buf: Uint8Array, offset: bigint, flags: Flags): MaybePromise<void> {
+    try {
+      return this.settle('pwrite', this.pwriteCall(buf, offset, flags));
+    } catch (e) {
+      throw this.fault('pwrite', e);
+    }
+  }
+
+  flush(flags: Flags): MaybePromise<void> {
+    try {
+      return this.settle('flush', this.flushCall(flags));
+    } catch (e) {
+      throw this.fault('flush', e);
+    }
+  }
+
+  trim(count: number, offset: bigint, flags: Flags): MaybePromise<void> {
+    try {
+      return this.settle('trim', this.trimCall(count, offset, flags));
+    } catch (e) {
+      throw this.fault('trim', e);
+    }
+  }
+
+  zero(count: number, offset: bigint, flags: Flags): MaybePromise<void> {
+    try {
+      return this.settle('zero', this.zeroCall(count, offset, flags));
+    } catch (e) {
+      throw this.fault('zero', e);
+    }
+  }
+
+  extents(count: number, offset: bigint, flags: Flags, extents: ExtentList): MaybePromise<void> {
+    try {
+      return this.settle('extents', this.extentsCall(count, offset, flags, extents));
+    } catch (e) {
+      throw this.fault('extents', e);
+    }
+  }
+
+  cache(count: number, offset: bigint, flags: Flags): MaybePromise<void> {
+    try {
+      return this.settle('cache', this.cacheCall(count, offset, flags));
+    } catch (e) {
+      throw this.fault('cache', e);
+    }
+  }
+
+  /**
+   * What a call returned: a promise whose rejection goes through
+   * {@link fault}, or undefined for anything that is not a promise (a layer
+   * returning a value from a void call is not waited for).
+   */
+  private settle(call: string, r: MaybePromise<void>): MaybePromise<void> {
+    if (r === undefined || typeof (r as { then?: unknown } | null)?.then !== 'function') return undefined;
+    return Promise.resolve(r).then(undefined, (e: unknown) => {
+      throw this.fault(call, e);
+    });
+  }
+
+  /** See {@link layerFault}. */
+  private fault(call: string, e: unknown): unknown {
+    return layerFault(this.layer, call, e, this.scope.connectionId);
+  }
+
   private get isPlugin(): boolean {
     return this.associated === undefined;
   }
@@ -69,7 +169,7 @@ export class LayerContext implements Next {
     if (flags & Flag.FUA && this.capabilities.canFua === 'none') throw nbdError('EINVAL', `${this.layer.name}: FUA is not supported`);
   }
 
-  pread(buf: Uint8Array, offset: bigint, flags: Flags): MaybePromise<void> {
+  private preadCall(buf: Uint8Array, offset: bigint, flags: Flags): MaybePromise<void> {
     this.check(offset, buf.length, 'EINVAL');
     const h = this.handle;
     if (h.pread !== undefined) return h.pread(buf, offset, flags);
@@ -77,7 +177,7 @@ export class LayerContext implements Next {
     return this.below('pread').pread(buf, offset, flags);
   }
 
-  pwrite(buf: Uint8Array, offset: bigint, flags: Flags): MaybePromise<void> {
+  private pwriteCall(buf: Uint8Array, offset: bigint, flags: Flags): MaybePromise<void> {
     this.checkWrite(flags);
     this.check(offset, buf.length, 'ENOSPC');
     const h = this.handle;
@@ -88,7 +188,7 @@ export class LayerContext implements Next {
     return h.pwrite(buf, offset, flags);
   }
 
-  flush(flags: Flags): MaybePromise<void> {
+  private flushCall(flags: Flags): MaybePromise<void> {
     if (this.closed) throw nbdError('EIO', `${this.layer.name}: context is closed`);
     if (!this.capabilities.canFlush) throw nbdError('EINVAL', `${this.layer.name}: flush is not supported`);
     const h = this.handle;
@@ -96,7 +196,7 @@ export class LayerContext implements Next {
     return this.below('flush').flush(flags);
   }
 
-  trim(count: number, offset: bigint, flags: Flags): MaybePromise<void> {
+  private trimCall(count: number, offset: bigint, flags: Flags): MaybePromise<void> {
     this.checkWrite(flags);
     this.check(offset, count, 'EINVAL');
     if (!this.capabilities.canTrim) throw nbdError('EINVAL', `${this.layer.name}: trim is not supported`);
@@ -108,7 +208,7 @@ export class LayerContext implements Next {
     return h.trim(count, offset, flags);
   }
 
-  zero(count: number, offset: bigint, flags: Flags): MaybePromise<void> {
+  private zeroCall(count: number, offset: bigint, flags: Flags): MaybePromise<void> {
     this.checkWrite(flags);
     this.check(offset, count, 'ENOSPC');
     const caps = this.capabilities;
@@ -155,7 +255,7 @@ export class LayerContext implements Next {
     }
   }
 
-  extents(count: number, offset: bigint, flags: Flags, extents: ExtentList): MaybePromise<void> {
+  private extentsCall(count: number, offset: bigint, flags: Flags, extents: ExtentList): MaybePromise<void> {
     this.check(offset, count, 'EINVAL');
     if (!this.capabilities.canExtents) {
       extents.add(offset, BigInt(count), 0);
@@ -170,7 +270,7 @@ export class LayerContext implements Next {
     return this.below('extents').extents(count, offset, flags, extents);
   }
 
-  cache(count: number, offset: bigint, flags: Flags): MaybePromise<void> {
+  private cacheCall(count: number, offset: bigint, flags: Flags): MaybePromise<void> {
     this.check(offset, count, 'EINVAL');
     const support = this.capabilities.canCache;
     if (support === 'none') throw nbdError('EINVAL', `${this.layer.name}: cache is not supported`);
@@ -208,6 +308,8 @@ export class LayerContext implements Next {
     this.finalized = true;
     try {
       await this.handle.finalize?.();
+    } catch (e) {
+      throw this.fault('finalize', e);
     } finally {
       await this.associated?.next?.finalize();
     }
@@ -215,16 +317,24 @@ export class LayerContext implements Next {
 
   async close(): Promise<void> {
     if (this.closed) return;
+    const errors: unknown[] = [];
     try {
       await this.finalize();
-    } finally {
-      this.closed = true;
-      this.scope.open.delete(this);
-      try {
-        await this.handle.close?.();
-      } finally {
-        await this.associated?.next?.close();
-      }
+    } catch (e) {
+      errors.push(e);
     }
+    this.closed = true;
+    this.scope.open.delete(this);
+    try {
+      await this.handle.close?.();
+    } catch (e) {
+      errors.push(this.fault('close', e));
+    }
+    try {
+      await this.associated?.next?.close();
+    } catch (e) {
+      errors.push(e);
+    }
+    if (errors.length > 0) throw errors[0];
   }
 }

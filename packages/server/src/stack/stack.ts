@@ -13,7 +13,7 @@ import {
 import { StackBackend } from './backend.js';
 import { checkCapabilities, pluginDefaults, readonlyCapabilities } from './capabilities.js';
 import { FilterContext } from './filter-context.js';
-import { LayerContext } from './layer-context.js';
+import { LayerContext, layerFault } from './layer-context.js';
 import type { LoadedLayer } from './loaded-layer.js';
 import type { Scope } from './scope.js';
 
@@ -131,9 +131,9 @@ export class Stack {
         debugFlag: (name) => layer.debugFlags.get(name) ?? 0,
       });
     } catch (e) {
-      throw layerFault(layer, 'open', e);
+      throw layerFault(layer, 'open', e, scope.connectionId);
     }
-    if (typeof handle !== 'object' || handle === null) throw layerFault(layer, 'open', new TypeError(`returned ${String(handle)}, not a handle`));
+    if (typeof handle !== 'object' || handle === null) throw layerFault(layer, 'open', new TypeError(`returned ${String(handle)}, not a handle`), scope.connectionId);
     const ctx = new LayerContext(layer, req.exportName, req.readonly, scope, handle, undefined);
     scope.open.add(ctx);
     return this.prepare(ctx, handle, async () => {
@@ -164,7 +164,11 @@ export class Stack {
       }
     } catch (e) {
       await fctx.next?.close();
-      throw e;
+      throw layerFault(layer, 'open', e, scope.connectionId);
+    }
+    if (typeof handle !== 'object' || handle === null) {
+      await fctx.next?.close();
+      throw layerFault(layer, 'open', new TypeError(`returned ${String(handle)}, not a handle`), scope.connectionId);
     }
     const ctx = new LayerContext(layer, req.exportName, req.readonly, scope, handle, fctx);
     scope.open.add(ctx);
@@ -176,14 +180,16 @@ export class Stack {
   }
 
   private async prepare(ctx: LayerContext, handle: Handle, capabilities: () => Promise<object>): Promise<LayerContext> {
+    let step = 'prepare';
     try {
       await handle.prepare?.();
+      step = 'capabilities';
       const caps = checkCapabilities(ctx.layer.name, await capabilities());
       ctx.capabilities = ctx.readonly ? readonlyCapabilities(caps) : caps;
       return ctx;
     } catch (e) {
       await ctx.close().catch(() => {});
-      throw e;
+      throw layerFault(ctx.layer, step, e, ctx.scope.connectionId);
     }
   }
 }

@@ -1,0 +1,157 @@
+import { existsSync, readFileSync } from 'node:fs';
+import type { Socket } from 'node:net';
+import { homedir } from 'node:os';
+import { join } from 'node:path';
+import { createSecureContext, TLSSocket, type SecureContext, type TLSSocketOptions } from 'node:tls';
+import { errorMessage } from '@nbdkit-ts/core';
+import { ProtocolError } from '../protocol/requests.js';
+
+/** `--tls`: no TLS, TLS at the client's choice, or TLS before any other option. */
+export type TlsMode = 'off' | 'on' | 'require';
+
+/** How to serve TLS, as given on the command line or to createServer. */
+export interface TlsOptions {
+  readonly mode: TlsMode;
+  /** `--tls-certificates`: a folder with ca-cert.pem, server-cert.pem, server-key.pem (and ca-crl.pem). */
+  readonly certificates?: string;
+  /** `--tls-verify-peer`: ask clients for a certificate signed by ca-cert.pem and refuse those without one. */
+  readonly verifyPeer?: boolean;
+  /** `--tls-psk`: a file of `username:hexkey` lines; clients authenticate with a pre-shared key. */
+  readonly psk?: string;
+}
+
+/** TLS ready to run on connections: how it authenticates and the options of each session. */
+export interface TlsSetup {
+  readonly mode: 'on' | 'require';
+  readonly kind: 'x509' | 'psk';
+  readonly verifyPeer: boolean;
+  readonly options: TLSSocketOptions;
+}
+
+/** The TLS settings are wrong; the message names the option. */
+export class TlsConfigError extends Error {}
+
+/** Where nbdkit looks for certificates when --tls-certificates is not given. */
+export function defaultCertificateDirs(): string[] {
+  const dirs = ['/etc/pki/nbdkit'];
+  if (process.getuid?.() !== 0) dirs.unshift(join(homedir(), '.pki/nbdkit'));
+  return dirs;
+}
+
+/**
+ * PSK ciphers, TLS 1.2 (Node offers pre-shared keys through the TLS 1.2
+ * callback; clients such as libnbd and qemu fall back to TLS 1.2 for them).
+ */
+const PSK_CIPHERS = 'ECDHE-PSK-AES256-CBC-SHA384:ECDHE-PSK-AES128-CBC-SHA256:DHE-PSK-AES256-GCM-SHA384:DHE-PSK-AES128-GCM-SHA256:PSK-AES256-GCM-SHA384:PSK-AES128-GCM-SHA256';
+
+/** Reads the certificates or the PSK file; throws TlsConfigError naming the option at fault. */
+export function loadTls(o: TlsOptions): TlsSetup | undefined {
+  if (o.mode === 'off') {
+    for (const [name, v] of [
+      ['--tls-certificates', o.certificates],
+      ['--tls-psk', o.psk],
+      ['--tls-verify-peer', o.verifyPeer === true ? true : undefined],
+    ] as const) {
+      if (v !== undefined) throw new TlsConfigError(`${name} needs --tls=on or --tls=require`);
+    }
+    return undefined;
+  }
+  if (o.psk !== undefined) {
+    if (o.certificates !== undefined) throw new TlsConfigError('--tls-psk and --tls-certificates cannot be used together');
+    if (o.verifyPeer === true) throw new TlsConfigError('--tls-verify-peer is for certificates; with --tls-psk every client proves its key');
+    const keys = readPskFile(o.psk);
+    return {
+      mode: o.mode,
+      kind: 'psk',
+      verifyPeer: false,
+      options: {
+        secureContext: createSecureContext({ minVersion: 'TLSv1.2', maxVersion: 'TLSv1.2', ciphers: PSK_CIPHERS }),
+        // Node's TLSSocket takes the PSK callback of tls.createServer's options too.
+        pskCallback: (_socket: TLSSocket, identity: string) => keys.get(identity) ?? null,
+      } as TLSSocketOptions,
+    };
+  }
+  const dir = o.certificates ?? defaultCertificateDirs().find((d) => existsSync(join(d, 'server-cert.pem')));
+  if (dir === undefined) {
+    throw new TlsConfigError(`--tls=${o.mode} needs --tls-certificates=DIR or --tls-psk=FILE (no server-cert.pem in ${defaultCertificateDirs().join(' or ')})`);
+  }
+  const read = (file: string, optional = false): Buffer | undefined => {
+    const path = join(dir, file);
+    if (optional && !existsSync(path)) return undefined;
+    try {
+      return readFileSync(path);
+    } catch (e) {
+      throw new TlsConfigError(`--tls-certificates=${dir}: cannot read ${file}: ${errorMessage(e)}`, { cause: e });
+    }
+  };
+  const verifyPeer = o.verifyPeer === true;
+  const ca = read('ca-cert.pem', !verifyPeer);
+  const options: TLSSocketOptions = {
+    minVersion: 'TLSv1.2',
+    requestCert: verifyPeer,
+    rejectUnauthorized: verifyPeer,
+  };
+  let secureContext: SecureContext;
+  try {
+    secureContext = createSecureContext({
+      minVersion: 'TLSv1.2',
+      cert: read('server-cert.pem'),
+      key: read('server-key.pem'),
+      ...(ca === undefined ? {} : { ca }),
+      ...(verifyPeer && existsSync(join(dir, 'ca-crl.pem')) ? { crl: read('ca-crl.pem') } : {}),
+    });
+  } catch (e) {
+    throw new TlsConfigError(`--tls-certificates=${dir}: ${errorMessage(e)}`, { cause: e });
+  }
+  return { mode: o.mode, kind: 'x509', verifyPeer, options: { ...options, secureContext } };
+}
+
+/** Parses a PSK file: `username:hexkey` lines, as GnuTLS's psktool writes them. */
+function readPskFile(file: string): Map<string, Buffer> {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (e) {
+    throw new TlsConfigError(`--tls-psk=${file}: ${errorMessage(e)}`, { cause: e });
+  }
+  const keys = new Map<string, Buffer>();
+  text.split('\n').forEach((raw, i) => {
+    const line = raw.trim();
+    if (line === '') return;
+    const m = /^([^:]+):([0-9a-fA-F]+)$/.exec(line);
+    if (m === null || (m[2] as string).length % 2 !== 0) throw new TlsConfigError(`--tls-psk=${file}: line ${i + 1}: expected USERNAME:HEXKEY`);
+    keys.set(m[1] as string, Buffer.from(m[2] as string, 'hex'));
+  });
+  if (keys.size === 0) throw new TlsConfigError(`--tls-psk=${file}: no keys`);
+  return keys;
+}
+
+/**
+ * Runs the server side of a TLS handshake on `raw` (after the ACK of
+ * NBD_OPT_STARTTLS has been sent) and resolves with the encrypted socket.
+ * Throws ProtocolError when the handshake fails or the client's certificate
+ * is refused.
+ */
+export async function startTls(raw: Socket, setup: TlsSetup): Promise<TLSSocket> {
+  const s = new TLSSocket(raw, { isServer: true, ...setup.options });
+  let done: (e?: Error) => void = () => {};
+  const onSecure = () => done();
+  const onError = (e: Error) => done(e);
+  const onClose = () => done(new Error('the client closed the connection'));
+  try {
+    await new Promise<void>((resolve, reject) => {
+      done = (e) => (e === undefined ? resolve() : reject(e));
+      s.once('secure', onSecure).once('error', onError).once('close', onClose);
+    });
+  } catch (e) {
+    s.destroy();
+    throw new ProtocolError(`TLS handshake failed: ${errorMessage(e)}`);
+  } finally {
+    s.off('secure', onSecure).off('error', onError).off('close', onClose);
+  }
+  if (setup.verifyPeer && !s.authorized) {
+    s.destroy();
+    throw new ProtocolError(`TLS: client certificate refused: ${errorMessage(s.authorizationError)}`);
+  }
+  return s;
+}
