@@ -53,7 +53,7 @@ export default definePlugin(() => {
         host.log.debug(`native file operations: ${loaded.ops.description}`);
         return;
       }
-      host.log.debug(`native file operations unavailable (${loaded.reason}): no trim, zero writes zeroes, no extents, cache reads`);
+      host.log.debug(`native file operations unavailable (${loaded.reason}): trim off, zero by writing zeroes, no block status, cache by reading`);
       if (config.cache === 'none' || config.fadvise !== 'normal') {
         host.log.warn(`cache=${config.cache} fadvise=${config.fadvise}: ignored, they need the native file operations (${loaded.reason})`);
       }

@@ -125,9 +125,15 @@ function bind(koffi: Koffi): NativeFileOps {
  */
 export async function loadNative(): Promise<NativeLoad> {
   if (process.platform !== 'linux') return { reason: `the native calls are Linux system calls (this is ${process.platform})` };
+  let koffi: Koffi;
   try {
-    return { ops: bind(await import('koffi')) };
+    koffi = await import('koffi');
   } catch (e) {
     return { reason: `cannot load koffi: ${errorMessage(e)}` };
+  }
+  try {
+    return { ops: bind(koffi) };
+  } catch (e) {
+    return { reason: `cannot bind the system calls: ${errorMessage(e)}` };
   }
 }
