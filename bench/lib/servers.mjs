@@ -1,0 +1,145 @@
+// Starting and stopping the servers, and reading their CPU time and peak RSS from /proc.
+import { spawn, spawnSync } from 'node:child_process';
+import { existsSync, openSync, closeSync, readFileSync, rmSync } from 'node:fs';
+import { connect } from 'node:net';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+export const REPO = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
+export const CLI = join(REPO, 'packages', 'server', 'dist', 'cli', 'main.js');
+export const STACK_FILTERS = ['--filter=reopen', '--filter=multi-conn'];
+
+/**
+ * The servers compared. argv(img, sock, nodeArgs) is the command; nodeArgs are
+ * extra node options (the CPU profiler) for the nbdkit-ts servers.
+ */
+export const SERVERS = {
+  'nbdkit': {
+    desc: 'nbdkit (C) file plugin',
+    argv: (img, sock) => ['nbdkit', '-U', sock, '-f', 'file', `file=${img}`],
+  },
+  'nbdkit-ts': {
+    desc: 'nbdkit-ts file plugin',
+    argv: (img, sock, nodeArgs = []) => [process.execPath, ...nodeArgs, CLI, '-U', sock, '-f', 'file', `file=${img}`],
+  },
+  'nbdkit-ts-stack': {
+    desc: 'nbdkit-ts --filter=reopen --filter=multi-conn file',
+    argv: (img, sock, nodeArgs = []) => [process.execPath, ...nodeArgs, CLI, ...STACK_FILTERS, '-U', sock, '-f', 'file', `file=${img}`],
+  },
+};
+
+/** The pair of servers each group compares: [candidate, reference]. */
+export const PAIRS = {
+  main: ['nbdkit-ts', 'nbdkit'],
+  stack: ['nbdkit-ts-stack', 'nbdkit-ts'],
+  memory: ['nbdkit-ts', 'nbdkit'],
+};
+
+/** Returns undefined when the filters of the stack load, or why not. */
+export function stackUnavailable() {
+  const r = spawnSync(process.execPath, [CLI, '--version', ...STACK_FILTERS, 'file'], { encoding: 'utf8', timeout: 60_000 });
+  if (r.status === 0) return undefined;
+  return (r.stderr || r.stdout || `exit ${r.status}`).trim().split('\n')[0];
+}
+
+/** The unit of utime and stime in /proc/PID/stat. */
+const CLK_TCK = Number(spawnSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).stdout) || 100;
+
+/**
+ * Counters of a process and all its threads: CPU seconds (utime + stime),
+ * minor page faults, and bytes it caused to be read from storage (page-cache misses).
+ */
+export function sample(pid) {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'latin1');
+    // Fields after "(comm) ": minflt is the 8th, utime and stime the 12th and 13th.
+    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    const io = /^read_bytes:\s+(\d+)$/m.exec(readFileSync(`/proc/${pid}/io`, 'latin1'));
+    return { cpu: (Number(f[11]) + Number(f[12])) / CLK_TCK, minflt: Number(f[7]), readBytes: io === null ? NaN : Number(io[1]) };
+  } catch {
+    return { cpu: NaN, minflt: NaN, readBytes: NaN };
+  }
+}
+
+/** VmHWM (peak resident set size) of a process, in MiB. */
+export function peakRssMiB(pid) {
+  try {
+    const m = /^VmHWM:\s+(\d+) kB$/m.exec(readFileSync(`/proc/${pid}/status`, 'latin1'));
+    return m === null ? NaN : Number(m[1]) / 1024;
+  } catch {
+    return NaN;
+  }
+}
+
+/** Connects, reads the NBD greeting, and ends the handshake politely with NBD_OPT_ABORT. */
+function probe(sock) {
+  return new Promise((resolve) => {
+    const s = connect(sock);
+    let got = Buffer.alloc(0);
+    let greeted = false;
+    s.setTimeout(5000, () => s.destroy());
+    s.on('error', () => s.destroy());
+    s.on('close', () => resolve(greeted));
+    s.on('data', (b) => {
+      if (greeted) return;
+      got = Buffer.concat([got, b]);
+      if (got.length < 18) return;
+      if (got.toString('latin1', 0, 8) !== 'NBDMAGIC') return s.destroy();
+      greeted = true;
+      const reply = Buffer.alloc(20);
+      reply.writeUInt32BE(got.readUInt16BE(16) & 3, 0); // client flags: the server's fixed-newstyle and no-zeroes
+      reply.write('IHAVEOPT', 4, 'latin1');
+      reply.writeUInt32BE(2, 12); // NBD_OPT_ABORT, no data
+      s.end(reply);
+    });
+  });
+}
+
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+/** A running server: started with start(), stopped with stop(). */
+export class RunningServer {
+  constructor(child, log) {
+    this.child = child;
+    this.log = log;
+    this.exited = new Promise((resolve) => child.once('exit', (code, signal) => resolve({ code, signal })));
+    this.alive = true;
+    void this.exited.then(() => (this.alive = false));
+  }
+
+  get pid() {
+    return this.child.pid;
+  }
+
+  /** Stops the server with SIGTERM (SIGKILL after `graceMs`) and returns how it exited. */
+  async stop(graceMs = 10_000) {
+    if (this.alive) this.child.kill('SIGTERM');
+    const timer = setTimeout(() => {
+      if (this.alive) this.child.kill('SIGKILL');
+    }, graceMs);
+    const how = await this.exited;
+    clearTimeout(timer);
+    closeSync(this.log);
+    return how;
+  }
+}
+
+/** Starts a server and waits for its greeting; throws with the log's tail when it does not come. */
+export async function start(argv, sock, logPath, timeoutMs = 30_000) {
+  rmSync(sock, { force: true });
+  const log = openSync(logPath, 'a');
+  const t0 = performance.now();
+  const child = spawn(argv[0], argv.slice(1), { stdio: ['ignore', log, log] });
+  const server = new RunningServer(child, log);
+  const deadline = t0 + timeoutMs;
+  while (performance.now() < deadline) {
+    if (!server.alive) break;
+    if (existsSync(sock) && (await probe(sock))) {
+      return { server, startupMs: performance.now() - t0 };
+    }
+    await sleep(10);
+  }
+  await server.stop();
+  const tail = readFileSync(logPath, 'utf8').slice(-400).trim();
+  throw new Error(`${server.alive ? 'no NBD greeting' : 'server exited during start-up'}: ${tail}`);
+}

@@ -1,0 +1,329 @@
+#!/usr/bin/env node
+// nbdkit-ts against nbdkit (C) on the same image, in interleaved rounds. See bench/README.md.
+import { spawn, spawnSync } from 'node:child_process';
+import { appendFileSync, existsSync, mkdirSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { loadavg, tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { parseArgs } from 'node:util';
+import { CounterLog, epochMsToMonotonicUs, monotonicUs } from './lib/counters.mjs';
+import { formatSummary, summarise as summariseProfile } from './lib/cpuprofile.mjs';
+import { createImage, parseSize, preparePageCache } from './lib/image.mjs';
+import { formatTables, summarise } from './lib/report.mjs';
+import { CLI, PAIRS, REPO, SERVERS, peakRssMiB, sample, stackUnavailable, start } from './lib/servers.mjs';
+import { UNITS, WORKLOADS, clientArgv, fioMetrics, selectWorkloads, writes } from './lib/workloads.mjs';
+
+const USAGE = `usage: node bench/run.mjs [OPTIONS]
+
+Starts nbdkit-ts (${CLI.slice(REPO.length + 1)}) and nbdkit (C) on the same image, one fresh
+server per run, and runs the workloads in interleaved rounds; prints medians, the
+ratio nbdkit-ts / nbdkit, server CPU and peak RSS as Markdown tables.
+
+  --quick               fewer workloads, 3 rounds of 1 s on a 512M image (under two
+                        minutes on an idle 2-core machine)
+  --rounds N            rounds (default 5; --quick 3; --profile 1)
+  --runtime S           measured seconds of each fio run (default 3; --quick 1)
+  --ramp S              unmeasured fio warm-up seconds (default 1; --quick 0.5)
+  -w, --workloads LIST  workload or group names, comma-separated (see --list)
+  --list                list the workloads and exit
+  --size SIZE           size of the generated image (default 1G; --quick 512M)
+  --image PATH          use this image instead (write workloads change its contents)
+  --cache-reset MODE    page-cache state before each run: check (default: verify that
+                        the image is resident in 4 KiB folios, reset it if not) or
+                        always (drop and re-read the image before every run)
+  --rss-limit MIB       peak RSS the memory workloads must stay under (default 300)
+  --json FILE           write every run and the summary to FILE
+                        (default bench/results/run-DATE.json)
+  --profile DIR         instead of comparing: run each workload on nbdkit-ts under
+                        node --cpu-prof, keep DIR/WORKLOAD.cpuprofile, print where the
+                        time goes
+  --workdir DIR         sockets, logs and the image (default: a new directory in $TMPDIR)
+  --keep                keep the generated image
+  -h, --help            this text
+
+Exit status: 0 done, 1 a run failed, 2 bad usage or setup, 3 the memory check failed.`;
+
+function die(message) {
+  console.error(`bench: ${message}`);
+  process.exit(2);
+}
+
+function positive(option, text, integer) {
+  const n = Number(text);
+  if (!Number.isFinite(n) || n <= 0 || (integer && !Number.isInteger(n))) {
+    die(`${option}=${text}: expected a positive ${integer ? 'whole number' : 'number'}`);
+  }
+  return n;
+}
+
+function options() {
+  let v;
+  try {
+    ({ values: v } = parseArgs({
+      options: {
+        quick: { type: 'boolean' }, rounds: { type: 'string' }, runtime: { type: 'string' }, ramp: { type: 'string' },
+        workloads: { type: 'string', short: 'w' }, list: { type: 'boolean' }, size: { type: 'string' },
+        image: { type: 'string' }, 'cache-reset': { type: 'string' }, 'rss-limit': { type: 'string' },
+        json: { type: 'string' }, profile: { type: 'string' }, workdir: { type: 'string' }, keep: { type: 'boolean' },
+        help: { type: 'boolean', short: 'h' },
+      },
+    }));
+  } catch (e) {
+    die(`${e.message}\n${USAGE}`);
+  }
+  if (v.help) {
+    console.log(USAGE);
+    process.exit(0);
+  }
+  if (v.list) {
+    for (const w of WORKLOADS) console.log(`${w.name.padEnd(20)} ${w.group.padEnd(7)} ${w.quick ? 'quick' : '     '} ${UNITS[w.metric].padEnd(5)} ${w.desc}`);
+    process.exit(0);
+  }
+  const quick = v.quick === true;
+  const profile = v.profile === undefined ? undefined : resolve(v.profile);
+  const cacheReset = v['cache-reset'] ?? 'check';
+  if (cacheReset !== 'check' && cacheReset !== 'always') die(`--cache-reset=${cacheReset}: expected check or always`);
+  let workloads;
+  try {
+    workloads = selectWorkloads(quick, v.workloads);
+  } catch (e) {
+    die(e.message);
+  }
+  let size;
+  try {
+    size = parseSize('--size', v.size ?? (quick ? '512M' : '1G'));
+  } catch (e) {
+    die(e.message);
+  }
+  if (v.image !== undefined && !existsSync(v.image)) die(`--image=${v.image}: no such file`);
+  return {
+    quick,
+    profile,
+    workloads,
+    size,
+    cacheReset,
+    image: v.image === undefined ? undefined : resolve(v.image),
+    rounds: v.rounds !== undefined ? positive('--rounds', v.rounds, true) : profile ? 1 : quick ? 3 : 5,
+    runtime: v.runtime !== undefined ? positive('--runtime', v.runtime) : quick ? 1 : 3,
+    ramp: v.ramp !== undefined ? positive('--ramp', v.ramp) : quick ? 0.5 : 1,
+    rssLimit: v['rss-limit'] !== undefined ? positive('--rss-limit', v['rss-limit']) : 300,
+    json: v.json === undefined ? undefined : resolve(v.json),
+    workdir: v.workdir === undefined ? undefined : resolve(v.workdir),
+    keep: v.keep === true,
+  };
+}
+
+function checkTools() {
+  if (!existsSync(CLI)) die(`${CLI} is missing: build first (pnpm install && pnpm -r build)`);
+  for (const [tool, args] of [['nbdkit', ['--version']], ['fio', ['--enghelp=nbd']], ['nbdcopy', ['--version']], ['python3', ['--version']]]) {
+    const r = spawnSync(tool, args, { encoding: 'utf8' });
+    if (r.status !== 0) die(`${tool} ${args.join(' ')} failed: install nbdkit, fio (with the nbd engine), libnbd-bin and python3`);
+  }
+}
+
+function firstLine(cmd, args) {
+  const r = spawnSync(cmd, args, { encoding: 'utf8' });
+  return (r.stdout || r.stderr || '').trim().split('\n')[0];
+}
+
+/** Runs a client to completion, killing it after timeoutMs; calls mark.fn once, mark.ms after the start. */
+function runClient(argv, logPath, timeoutMs, mark) {
+  return new Promise((resolveRun) => {
+    const child = spawn(argv[0], argv.slice(1), { stdio: ['ignore', 'pipe', 'pipe'] });
+    let output = '';
+    const keep = (b) => (output = (output + b.toString()).slice(-4000));
+    child.stdout.on('data', keep);
+    child.stderr.on('data', keep);
+    const markTimer = mark === undefined ? undefined : setTimeout(mark.fn, mark.ms);
+    const killTimer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
+    child.on('close', (code, signal) => {
+      clearTimeout(killTimer);
+      if (markTimer !== undefined) clearTimeout(markTimer);
+      appendFileSync(logPath, `$ ${argv.join(' ')}\n${output}\n`);
+      resolveRun({ code, signal, output });
+    });
+  });
+}
+
+async function runOne(ctx, w, serverName, round) {
+  const { opts, work, img, imageBytes } = ctx;
+  const sock = join(work, 'server.sock');
+  const uri = `nbd+unix:///?socket=${sock}`;
+  const rec = { type: 'run', group: w.group, workload: w.name, server: serverName, round, ok: false };
+  const t = Date.now();
+  try {
+    rec.cache = preparePageCache(img, opts.cacheReset);
+  } catch (e) {
+    rec.error = e.message;
+    return rec;
+  }
+  const nodeArgs = opts.profile === undefined ? [] : ['--cpu-prof', '--cpu-prof-dir', opts.profile, '--cpu-prof-name', `${w.name}.cpuprofile`, '--cpu-prof-interval', '500'];
+  const logPath = join(work, 'log', `${serverName}.log`);
+  appendFileSync(logPath, `=== round ${round} ${w.name}\n`);
+  let started;
+  try {
+    started = await start(SERVERS[serverName].argv(img, sock, nodeArgs), sock, logPath);
+  } catch (e) {
+    rec.error = `start: ${e.message}`;
+    return rec;
+  }
+  const { server, startupMs } = started;
+  rec.startup_ms = startupMs;
+  const clientLog = join(work, 'log', 'client.log');
+  const fioOut = join(work, 'fio.json');
+  const argv = clientArgv(w, uri, { runtime: opts.runtime, ramp: opts.ramp, fioOut });
+  const counters = new CounterLog(server.pid);
+  let result;
+  let t0;
+  if (w.kind === 'copy') {
+    // One unmeasured pass first, as fio's ramp: JIT warm-up and buffer set-up are not measured.
+    await runClient(argv, clientLog, 300_000);
+    counters.take();
+    t0 = monotonicUs();
+    result = await runClient(argv, clientLog, 300_000);
+  } else {
+    rmSync(fioOut, { force: true });
+    result = await runClient(argv, clientLog, (opts.runtime + opts.ramp + 60) * 1000);
+  }
+  const t1 = monotonicUs();
+  counters.stop();
+  rec.peak_rss_mib = peakRssMiB(server.pid);
+  const diedEarly = !server.alive;
+  const how = await server.stop();
+  if (result.code !== 0) rec.error = `client exit ${result.code ?? result.signal}: ${result.output.trim().split('\n').slice(-3).join(' ')}`;
+  else if (diedEarly) rec.error = `server exited during the run (${how.code ?? how.signal})`;
+  else {
+    try {
+      if (w.kind === 'copy') {
+        rec.window_us = [t0, t1];
+        const seconds = (t1 - t0) / 1e6;
+        rec.mbps = imageBytes / 1e6 / seconds;
+        rec.iops = imageBytes / 2 ** 20 / seconds; // 1 MiB requests per second
+        rec.ops = imageBytes / 2 ** 20;
+      } else {
+        Object.assign(rec, fioMetrics(fioOut));
+        // fio's measured time: the runtime that ended when it wrote its report.
+        const end = epochMsToMonotonicUs(rec.end_ms);
+        rec.window_us = [end - rec.runtime_ms * 1000, end];
+      }
+      const d = counters.between(rec.window_us[0], rec.window_us[1]);
+      rec.srv_cpu_pct = (100 * d.cpu) / d.seconds;
+      rec.srv_cpu_us_per_op = (d.cpu / rec.ops) * 1e6;
+      rec.srv_minflt_per_op = d.minflt / rec.ops;
+      rec.srv_disk_read_mib = d.readBytes / 2 ** 20;
+      rec.ok = true;
+    } catch (e) {
+      rec.error = `fio output: ${e.message}`;
+    }
+  }
+  rec.seconds = (Date.now() - t) / 1000;
+  return rec;
+}
+
+function progress(rec, opts, w) {
+  const head = `[r${rec.round}/${opts.rounds}] ${rec.workload.padEnd(19)} ${rec.server.padEnd(16)}`;
+  if (!rec.ok) return `${head} FAILED: ${rec.error}`;
+  const cache = rec.cache.reset ? ` (page cache reset: ${rec.cache.reason})` : '';
+  const value = w.metric === 'iops' ? `${rec.iops.toFixed(0).padStart(7)} IOPS` : `${rec.mbps.toFixed(0).padStart(7)} MB/s`;
+  return `${head} ${value}  cpu ${rec.srv_cpu_pct.toFixed(0).padStart(3)}%  ${rec.srv_cpu_us_per_op.toFixed(1).padStart(6)} us/op  rss ${rec.peak_rss_mib.toFixed(0)} MiB${cache}`;
+}
+
+async function main() {
+  const opts = options();
+  checkTools();
+  let workloads = opts.workloads;
+  if (workloads.some((w) => w.group === 'stack')) {
+    const why = stackUnavailable();
+    if (why !== undefined) {
+      console.error(`bench: skipping the filter stack workloads: the filters do not load (${why})`);
+      workloads = workloads.filter((w) => w.group !== 'stack');
+    }
+  }
+  if (workloads.length === 0) die('no workloads to run');
+
+  const work = opts.workdir ?? mkdtempSync(join(tmpdir(), 'nbdkit-ts-bench-'));
+  mkdirSync(join(work, 'log'), { recursive: true });
+  if (opts.profile !== undefined) mkdirSync(opts.profile, { recursive: true });
+  let img = opts.image;
+  let created = false;
+  if (img === undefined) {
+    img = join(work, 'disk.img');
+    console.error(`bench: writing a ${opts.size}-byte image of random data: ${img}`);
+    createImage(img, opts.size);
+    created = true;
+  }
+  const imageBytes = statSync(img).size;
+  const cleanup = () => {
+    if (created && !opts.keep) rmSync(img, { force: true });
+  };
+  process.on('SIGINT', () => {
+    cleanup();
+    process.exit(130);
+  });
+  const first = preparePageCache(img, 'always');
+  const verified = preparePageCache(img, 'check');
+  console.error(`bench: page cache: image dropped and re-read in ${first.seconds} s; check: ${verified.reset ? `not in the known state (${verified.reason})` : `${verified.sampled} sampled pages, ${verified.large} in large folios`}`);
+
+  const env = {
+    type: 'env', date: new Date().toISOString(), kernel: firstLine('uname', ['-r']), cpus: firstLine('nproc', []),
+    loadavg_start: loadavg(), node: process.version, nbdkit: firstLine('nbdkit', ['--version']),
+    fio: firstLine('fio', ['--version']), nbdcopy: firstLine('nbdcopy', ['--version']),
+    commit: firstLine('git', ['-C', REPO, 'rev-parse', '--short', 'HEAD']),
+    image_bytes: imageBytes, rounds: opts.rounds, runtime_s: opts.runtime, ramp_s: opts.ramp,
+    cache_reset: opts.cacheReset, quick: opts.quick, profile: opts.profile !== undefined,
+    servers: Object.fromEntries(Object.entries(SERVERS).map(([k, s]) => [k, s.argv('IMG', 'SOCK').join(' ')])),
+  };
+  const ctx = { opts, work, img, imageBytes };
+  const serversOf = (w) => (opts.profile !== undefined ? [PAIRS[w.group][0]] : PAIRS[w.group]);
+  const roundsOf = (w) => (w.group === 'memory' ? 1 : opts.rounds);
+  const plan = [];
+  for (let r = 1; r <= opts.rounds; r++) {
+    for (const w of workloads) {
+      if (r > roundsOf(w)) continue;
+      const s = serversOf(w);
+      // The server that goes first alternates by round, so neither is always first after a change of workload.
+      for (const name of r % 2 ? s : [...s].reverse()) plan.push({ w, name, r });
+    }
+  }
+  const estimate = plan.reduce((a, p) => a + (p.w.kind === 'fio' ? opts.runtime + opts.ramp + 1 : 2 + imageBytes / 4e8), 0);
+  console.error(`bench: ${plan.length} runs, about ${Math.round(estimate)} s; load average ${loadavg().map((x) => x.toFixed(1)).join(' ')}; work directory ${work}`);
+
+  const runs = [];
+  for (const p of plan) {
+    const rec = await runOne(ctx, p.w, p.name, p.r);
+    runs.push(rec);
+    console.error(progress(rec, opts, p.w));
+  }
+  env.loadavg_end = loadavg();
+  cleanup();
+
+  let exit = runs.every((r) => r.ok) ? 0 : 1;
+  let summary;
+  if (opts.profile === undefined) {
+    summary = summarise(runs, opts.rssLimit);
+    console.log(`\n${opts.quick ? 'quick run' : 'run'} of ${env.date}, ${env.cpus} CPUs, kernel ${env.kernel}, node ${env.node}, ${env.nbdkit}, commit ${env.commit}`);
+    console.log(`image ${imageBytes} bytes, ${opts.rounds} rounds, fio ${opts.runtime} s + ${opts.ramp} s ramp, load average ${env.loadavg_start.map((x) => x.toFixed(1)).join(' ')} -> ${env.loadavg_end.map((x) => x.toFixed(1)).join(' ')}\n`);
+    console.log(formatTables(summary, opts.rssLimit));
+    if (summary.some((s) => s.group === 'memory' && !s.rss_pass)) exit = 3;
+  } else {
+    summary = [];
+    for (const rec of runs) {
+      const file = join(opts.profile, `${rec.workload}.cpuprofile`);
+      const w = WORKLOADS.find((x) => x.name === rec.workload);
+      console.log(`\n## ${rec.workload} (${rec.server}): ${rec.ok ? `${rec[w.metric].toFixed(0)} ${UNITS[w.metric]}, server CPU ${rec.srv_cpu_pct.toFixed(0)}%, ${rec.srv_cpu_us_per_op.toFixed(1)} us/op` : `FAILED: ${rec.error}`}`);
+      if (!existsSync(file)) {
+        console.log('no profile was written');
+        continue;
+      }
+      const prof = summariseProfile(file, 12, rec.window_us);
+      summary.push({ workload: rec.workload, profile: file, ...prof });
+      console.log(formatSummary(prof).join('\n'));
+    }
+  }
+  const jsonPath = opts.json ?? join(REPO, 'bench', 'results', `${opts.profile ? 'profile' : 'run'}-${env.date.replace(/[:.]/g, '-')}.json`);
+  mkdirSync(join(jsonPath, '..'), { recursive: true });
+  writeFileSync(jsonPath, JSON.stringify({ env, runs, summary }, null, 1) + '\n');
+  console.error(`\nbench: records in ${jsonPath}; logs in ${join(work, 'log')}`);
+  process.exit(exit);
+}
+
+await main();
