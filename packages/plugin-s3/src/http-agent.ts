@@ -1,4 +1,4 @@
-import { lookup, type LookupAddress, type LookupOptions } from 'node:dns';
+import { lookup } from 'node:dns';
 import { Agent as HttpAgent } from 'node:http';
 import { Agent as HttpsAgent } from 'node:https';
 import type { LookupFunction } from 'node:net';
@@ -11,7 +11,7 @@ import type { LookupFunction } from 'node:net';
  */
 const lookupLocalhost: LookupFunction = (hostname, options, callback) => {
   const name = hostname.toLowerCase().endsWith('.localhost') ? 'localhost' : hostname;
-  lookup(name, options as LookupOptions, callback as (e: NodeJS.ErrnoException | null, a: string | LookupAddress[], f?: number) => void);
+  lookup(name, options, callback);
 };
 
 /** Keep-alive agents for http and https holding at most `sockets` connections each. */

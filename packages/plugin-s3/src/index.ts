@@ -60,7 +60,7 @@ export default definePlugin(() => {
         found = await findGeometry(store, s, s.key);
       } catch (e) {
         store.close();
-        throw new Error(`s3: ${errorMessage(e)}`);
+        throw new Error(`s3: ${errorMessage(e)}`, { cause: e });
       }
       const layout = new Layout(s.key, found.geometry.size, found.geometry.objectSize);
       disk = new S3Disk(store, layout);

@@ -9,6 +9,7 @@ import {
 import { fromIni } from '@aws-sdk/credential-provider-ini';
 import { nbdError, NbdkitError } from '@nbdkit-ts/core';
 import { NodeHttpHandler } from '@smithy/node-http-handler';
+import type { Readable } from 'node:stream';
 import { keepAliveAgents } from './http-agent.js';
 import { Semaphore } from './semaphore.js';
 import type { Settings } from './settings.js';
@@ -62,6 +63,17 @@ export class ObjectStore {
 
   constructor(settings: Settings) {
     this.client = new S3Client(clientConfig(settings));
+    if (!settings.payloadSigning) {
+      // A payload hash the signer finds already set is not computed.
+      this.client.middlewareStack.add(
+        (next) => (args) => {
+          const request = args.request as { headers?: Record<string, string> };
+          if (request.headers !== undefined) request.headers['x-amz-content-sha256'] = 'UNSIGNED-PAYLOAD';
+          return next(args);
+        },
+        { step: 'build', name: 'unsignedPayload' },
+      );
+    }
     this.slots = new Semaphore(settings.connections);
     this.bucket = settings.bucket;
     this.endpoint = settings.endpoint ?? `Amazon S3 (${settings.region})`;
@@ -88,24 +100,19 @@ export class ObjectStore {
    */
   readRange(key: string, start: number, target: Uint8Array): Promise<boolean> {
     return this.call('GET', key, async () => {
-      let body: AsyncIterable<Uint8Array>;
+      let body: Readable;
       try {
         const r = await this.client.send(
           new GetObjectCommand({ Bucket: this.bucket, Key: key, Range: `bytes=${start}-${start + target.length - 1}` }),
         );
-        body = r.Body as AsyncIterable<Uint8Array>;
+        body = r.Body as Readable;
       } catch (e) {
         if (storeErrorName(e) === 'NoSuchKey') return false;
         if (storeErrorName(e) === 'InvalidRange') throw shortObject(this.url(key), start + target.length);
         throw e;
       }
-      let at = 0;
-      for await (const part of body) {
-        if (at + part.length > target.length) throw shortObject(this.url(key), start + target.length, 'longer');
-        target.set(part, at);
-        at += part.length;
-      }
-      if (at !== target.length) throw shortObject(this.url(key), start + target.length);
+      const got = await copyInto(body, target);
+      if (got !== target.length) throw shortObject(this.url(key), start + target.length, got > target.length ? 'longer' : 'shorter');
       return true;
     });
   }
@@ -151,6 +158,22 @@ export class ObjectStore {
   close(): void {
     this.client.destroy();
   }
+}
+
+/**
+ * Copies a response body into `target` as it arrives (data events, no
+ * buffering), and returns how many bytes the body had.
+ */
+function copyInto(body: Readable, target: Uint8Array): Promise<number> {
+  return new Promise((resolve, reject) => {
+    let at = 0;
+    body.on('data', (part: Buffer) => {
+      if (at + part.length <= target.length) target.set(part, at);
+      at += part.length;
+    });
+    body.once('end', () => resolve(at));
+    body.once('error', reject);
+  });
 }
 
 function shortObject(url: string, expected: number, how = 'shorter'): NbdkitError {

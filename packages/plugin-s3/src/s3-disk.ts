@@ -9,8 +9,8 @@ const PAGE = 1000;
 /** Waits for every promise, then throws the first failure, so no request outlives the call. */
 async function all(promises: Promise<unknown>[]): Promise<void> {
   const results = await Promise.allSettled(promises);
-  const failed = results.find((r) => r.status === 'rejected');
-  if (failed !== undefined) throw (failed as PromiseRejectedResult).reason;
+  const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+  if (failed !== undefined) throw failed.reason;
 }
 
 /**
@@ -57,16 +57,15 @@ export class S3Disk {
     const wholes = pieces.filter(whole);
     const first = wholes[0]?.index;
     const last = wholes.at(-1)?.index;
-    if (first !== undefined && last !== undefined) {
-      try {
-        const targets = new Set(this.writer.busy(first, last));
-        for await (const index of this.existing(first, last)) targets.add(index);
-        for (const index of targets) changes.push(this.writer.change(index, 0, this.layout.chunkLength(index), undefined));
-      } catch (e) {
-        changes.push(Promise.reject(e));
-      }
-    }
+    if (first !== undefined && last !== undefined) changes.push(this.zeroChunks(first, last));
     await all(changes);
+  }
+
+  /** Deletes the objects of chunks `[first, last]`: those that exist or are being written. */
+  private async zeroChunks(first: bigint, last: bigint): Promise<void> {
+    const targets = new Set(this.writer.busy(first, last));
+    for await (const index of this.existing(first, last)) targets.add(index);
+    await all([...targets].map((index) => this.writer.change(index, 0, this.layout.chunkLength(index), undefined)));
   }
 
   /**

@@ -1,4 +1,4 @@
-import { parseSize, type ParamSpec } from '@nbdkit-ts/core';
+import { parseBool, parseSize, type ParamSpec } from '@nbdkit-ts/core';
 
 /** How the bucket is named in request URLs. */
 export type Addressing = 'path' | 'virtual-host';
@@ -23,6 +23,8 @@ export interface Settings {
   readonly maxAttempts: number;
   /** Seconds before a silent connection is given up. */
   readonly timeout: number;
+  /** Whether request bodies are hashed into the signature (else UNSIGNED-PAYLOAD). */
+  readonly payloadSigning: boolean;
 }
 
 /** Where the credentials come from. */
@@ -55,6 +57,7 @@ export const PARAMS: readonly ParamSpec[] = [
   { name: 'connections', description: 'most HTTP requests in flight at once (default 16)' },
   { name: 'max-attempts', description: 'times in all a throttled or failed request is tried, with back-off (default 5)' },
   { name: 'timeout', description: 'seconds before a silent connection is given up (default 60)' },
+  { name: 'payload-signing', description: 'hash written data into the request signature (default: yes over http, no over https)' },
 ];
 
 function parseCount(key: string, value: string, min: number, max: number): number {
@@ -105,6 +108,9 @@ export class SettingsBuilder {
       case 'timeout':
         parseCount(key, value, 1, 86400);
         break;
+      case 'payload-signing':
+        parseBool(key, value);
+        break;
     }
     this.values.set(name, value);
   }
@@ -131,6 +137,7 @@ export class SettingsBuilder {
       connections: parseCount('connections', v('connections') ?? '16', 1, 1024),
       maxAttempts: parseCount('max-attempts', v('max-attempts') ?? '5', 1, 100),
       timeout: parseCount('timeout', v('timeout') ?? '60', 1, 86400),
+      payloadSigning: parseBool('payload-signing', v('payload-signing') ?? String(endpoint !== undefined && new URL(endpoint).protocol === 'http:')),
     };
   }
 

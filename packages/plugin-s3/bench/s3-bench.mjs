@@ -1,0 +1,190 @@
+#!/usr/bin/env node
+// Sequential write and read of a disk through `nbdkit-ts s3` (with nbdcopy),
+// against what the store itself takes: parallel PUT and GET of objects of the
+// same size, with a minimal SigV4 client on node:http and with the AWS SDK
+// the plugin uses. Starts its own throw-away Ceph cluster (test/ceph-cluster.sh)
+// and prints a table with the ratios.
+//
+//   node packages/plugin-s3/bench/s3-bench.mjs [--size=1G] [--object-size=4M] [--connections=16] [--runs=2]
+//
+// Not part of the test suite: it takes a few minutes and its numbers depend on
+// the machine.
+import { DeleteObjectCommand, GetObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { NodeHttpHandler } from '@smithy/node-http-handler';
+import { spawn, spawnSync } from 'node:child_process';
+import { createHash, createHmac, randomFillSync } from 'node:crypto';
+import { closeSync, existsSync, mkdtempSync, openSync, rmSync, writeSync } from 'node:fs';
+import { Agent } from 'node:http';
+import { request } from 'node:http';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const args = Object.fromEntries(process.argv.slice(2).map((a) => a.replace(/^--/, '').split('=')));
+const units = { K: 2 ** 10, M: 2 ** 20, G: 2 ** 30 };
+const bytes = (s) => Number(s.replace(/[KMG]$/i, '')) * (units[s.slice(-1).toUpperCase()] ?? 1);
+const SIZE = bytes(args.size ?? '1G');
+const OBJECT = bytes(args['object-size'] ?? '4M');
+const CONNECTIONS = Number(args.connections ?? 16);
+const RUNS = Number(args.runs ?? 2);
+const COUNT = SIZE / OBJECT;
+const MiB = 2 ** 20;
+
+const here = (p) => fileURLToPath(new URL(p, import.meta.url));
+const CLUSTER = here('../test/ceph-cluster.sh');
+const CLI = process.env.NBDKIT_TS_CLI ?? here('../../server/dist/cli/main.js');
+const PATH = `/usr/bin:/usr/sbin:/bin:/sbin:${process.env.PATH}`;
+process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = 'true';
+
+function sh(cmd, argv, env = {}) {
+  const r = spawnSync(cmd, argv, { encoding: 'utf8', env: { ...process.env, PATH, ...env } });
+  if (r.status !== 0) throw new Error(`${cmd} ${argv.join(' ')} failed:\n${r.stderr}`);
+  return r.stdout;
+}
+
+/** A minimal S3 client: SigV4 with an unsigned payload, keep-alive connections, nothing else. */
+function minimalClient(endpoint, accessKey, secretKey) {
+  const url = new URL(endpoint);
+  const agent = new Agent({ keepAlive: true, maxSockets: CONNECTIONS });
+  const hmac = (k, s) => createHmac('sha256', k).update(s).digest();
+  const hash = (s) => createHash('sha256').update(s).digest('hex');
+  function send(method, path, body) {
+    const now = new Date().toISOString().replace(/[-:]|\.\d{3}/g, '');
+    const scope = `${now.slice(0, 8)}/us-east-1/s3/aws4_request`;
+    const headers = { host: url.host, 'x-amz-content-sha256': 'UNSIGNED-PAYLOAD', 'x-amz-date': now };
+    const names = Object.keys(headers).sort();
+    const canonical = [method, path, '', ...names.map((n) => `${n}:${headers[n]}`), '', names.join(';'), 'UNSIGNED-PAYLOAD'].join('\n');
+    const key = hmac(hmac(hmac(hmac(`AWS4${secretKey}`, now.slice(0, 8)), 'us-east-1'), 's3'), 'aws4_request');
+    const signature = hmac(key, ['AWS4-HMAC-SHA256', now, scope, hash(canonical)].join('\n')).toString('hex');
+    headers.authorization = `AWS4-HMAC-SHA256 Credential=${accessKey}/${scope}, SignedHeaders=${names.join(';')}, Signature=${signature}`;
+    if (body !== undefined) headers['content-length'] = body.length;
+    return new Promise((resolve, reject) => {
+      const req = request({ host: url.hostname, port: url.port, method, path, headers, agent }, (res) => {
+        let n = 0;
+        res.on('data', (d) => (n += d.length));
+        res.on('end', () => (res.statusCode < 300 ? resolve(n) : reject(new Error(`${method} ${path}: HTTP ${res.statusCode}`))));
+      });
+      req.on('error', reject);
+      req.end(body);
+    });
+  }
+  return {
+    createBucket: (b) => send('PUT', `/${b}`),
+    put: (b, k, body) => send('PUT', `/${b}/${k}`, body),
+    get: (b, k) => send('GET', `/${b}/${k}`),
+    delete: (b, k) => send('DELETE', `/${b}/${k}`),
+    close: () => agent.destroy(),
+  };
+}
+
+function sdkClient(endpoint, accessKey, secretKey) {
+  const s3 = new S3Client({
+    endpoint,
+    region: 'us-east-1',
+    forcePathStyle: true,
+    credentials: { accessKeyId: accessKey, secretAccessKey: secretKey },
+    requestChecksumCalculation: 'WHEN_REQUIRED',
+    responseChecksumValidation: 'WHEN_REQUIRED',
+    requestHandler: new NodeHttpHandler({ httpAgent: new Agent({ keepAlive: true, maxSockets: CONNECTIONS }) }),
+  });
+  return {
+    put: (b, k, body) => s3.send(new PutObjectCommand({ Bucket: b, Key: k, Body: body })),
+    async get(b, k) {
+      const r = await s3.send(new GetObjectCommand({ Bucket: b, Key: k }));
+      let n = 0;
+      for await (const part of r.Body) n += part.length;
+      return n;
+    },
+    delete: (b, k) => s3.send(new DeleteObjectCommand({ Bucket: b, Key: k })),
+    close: () => s3.destroy(),
+  };
+}
+
+/** Runs `task(i)` for i in [0, COUNT) with CONNECTIONS in flight; returns MiB/s. */
+async function parallel(task) {
+  const start = performance.now();
+  let next = 0;
+  await Promise.all(Array.from({ length: CONNECTIONS }, async () => {
+    while (next < COUNT) await task(next++);
+  }));
+  return SIZE / MiB / ((performance.now() - start) / 1000);
+}
+
+async function rawRuns(name, client, bucket) {
+  const body = randomFillSync(Buffer.alloc(OBJECT));
+  const put = [];
+  const get = [];
+  for (let r = 0; r < RUNS; r++) {
+    put.push(await parallel((i) => client.put(bucket, `o${i}`, body)));
+    get.push(await parallel((i) => client.get(bucket, `o${i}`)));
+  }
+  await parallel((i) => client.delete(bucket, `o${i}`));
+  return { name, write: Math.max(...put), read: Math.max(...get) };
+}
+
+function timed(cmd, argv) {
+  const start = performance.now();
+  sh(cmd, argv);
+  return SIZE / MiB / ((performance.now() - start) / 1000);
+}
+
+async function pluginRuns(endpoint, info, image) {
+  const sockDir = mkdtempSync(join(tmpdir(), 's3-bench-sock-'));
+  const socket = join(sockDir, 'nbd.sock');
+  const server = spawn(process.execPath, [
+    CLI, '-f', '-U', socket, 's3', `endpoint=${endpoint}`, 'bucket=disks', 'key=bench', `size=${SIZE}`,
+    `object-size=${OBJECT}`, `connections=${CONNECTIONS}`, `access-key=${info.accessKey}`, `secret-key=${info.secretKey}`,
+  ], { stdio: ['ignore', 'inherit', 'inherit'], env: { ...process.env, PATH } });
+  try {
+    for (let i = 0; !existsSync(socket); i++) {
+      if (i > 300 || server.exitCode !== null) throw new Error('the server did not start');
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    const uri = `nbd+unix:///?socket=${socket}`;
+    const write = [];
+    const read = [];
+    for (let r = 0; r < RUNS; r++) {
+      write.push(timed('nbdcopy', ['--connections=4', '--flush', image, uri]));
+      read.push(timed('nbdcopy', ['--connections=4', uri, 'null:']));
+    }
+    return { name: 'plugin (nbdcopy --connections=4)', write: Math.max(...write), read: Math.max(...read) };
+  } finally {
+    server.kill('SIGTERM');
+    await new Promise((r) => server.once('exit', r));
+    rmSync(sockDir, { recursive: true, force: true });
+  }
+}
+
+const dir = mkdtempSync(join(tmpdir(), 's3-bench-'));
+const image = join(dir, 'data.img');
+const fd = openSync(image, 'w');
+const block = Buffer.alloc(16 * MiB);
+for (let at = 0; at < SIZE; at += block.length) writeSync(fd, randomFillSync(block), 0, Math.min(block.length, SIZE - at));
+closeSync(fd);
+const cluster = join(dir, 'ceph');
+sh('mkdir', ['-p', cluster]);
+try {
+  const info = JSON.parse(sh(CLUSTER, ['start', cluster], { MEMSTORE_BYTES: String(SIZE * 3 + 512 * MiB) }).trim().split('\n').at(-1));
+  const endpoint = info.endpoint;
+  const minimal = minimalClient(endpoint, info.accessKey, info.secretKey);
+  await minimal.createBucket('raw');
+  await minimal.createBucket('disks');
+  const results = [];
+  results.push(await rawRuns('store, minimal SigV4 client', minimal, 'raw'));
+  const sdk = sdkClient(endpoint, info.accessKey, info.secretKey);
+  results.push(await rawRuns('store, AWS SDK v3 client', sdk, 'raw'));
+  minimal.close();
+  sdk.close();
+  results.push(await pluginRuns(endpoint, info, image));
+  const base = results[0];
+  console.log(`\n${SIZE / MiB} MiB, objects of ${OBJECT / MiB} MiB, ${CONNECTIONS} requests in flight, best of ${RUNS} runs (MiB/s)\n`);
+  console.log('| what | write | read | write / store | read / store |');
+  console.log('|---|---:|---:|---:|---:|');
+  for (const r of results) {
+    const pct = (a, b) => `${Math.round((100 * a) / b)}%`;
+    console.log(`| ${r.name} | ${r.write.toFixed(1)} | ${r.read.toFixed(1)} | ${pct(r.write, base.write)} | ${pct(r.read, base.read)} |`);
+  }
+} finally {
+  spawnSync(CLUSTER, ['stop', cluster], { stdio: 'inherit', env: { ...process.env, PATH } });
+  rmSync(dir, { recursive: true, force: true });
+}
