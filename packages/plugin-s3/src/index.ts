@@ -41,7 +41,7 @@ export default definePlugin(() => {
   return {
     apiVersion: API_VERSION,
     name: 's3',
-    version: '0.1.0',
+    version: '1.0.0',
     description: 'serve a disk stored as chunk objects in S3-compatible object storage',
     params: PARAMS,
     concurrency: 'parallel',
