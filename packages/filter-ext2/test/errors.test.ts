@@ -66,6 +66,7 @@ describe('ext2 filter errors and read-only mounts', () => {
     ['/', '/: is a directory, not a regular file'],
     ['/link', '/link: is a symbolic link (symbolic links are not followed)'],
     ['/tiny.txt/x', '/tiny.txt: not a directory'],
+    ['/fifo', '/fifo: not a regular file'],
   ])('ext2file=%s is refused: %s', async (path, message) => {
     expect(await openFailure(['--filter=ext2', 'file', image, `ext2file=${path}`])).toContain(message);
   });
@@ -92,6 +93,21 @@ describe('ext2 filter errors and read-only mounts', () => {
     writeSync(fd, Buffer.from('spoilt'), 0, 6, 1024 + 0x78); // s_volume_name, without fixing s_checksum
     closeSync(fd);
     expect(await openFailure(['--filter=ext2', 'file', bad, 'ext2file=/disks/vm.img'])).toContain('superblock checksum does not match');
+  });
+
+  it('refuses a file whose inode checksum does not match', async () => {
+    const bad = copy('bad-inode.img');
+    const ino = Number(/Inode: (\d+)/.exec(await debugfs(bad, 'stat /disks/vm.img'))?.[1]);
+    const stats = await debugfs(bad, 'stats');
+    const table = Number(/Group {2}0: .*inode table at (\d+)/.exec(stats)?.[1]);
+    const inodeSize = Number(/Inode size:\s+(\d+)/.exec(stats)?.[1]);
+    const perGroup = Number(/Inodes per group:\s+(\d+)/.exec(stats)?.[1]);
+    const blockSize = Number(/Block size:\s+(\d+)/.exec(stats)?.[1]);
+    expect(ino).toBeLessThanOrEqual(perGroup);
+    const fd = openSync(bad, 'r+');
+    writeSync(fd, Buffer.from([0x7f]), 0, 1, table * blockSize + (ino - 1) * inodeSize + 0x08); // i_atime
+    closeSync(fd);
+    expect(await openFailure(['--filter=ext2', 'file', bad, 'ext2file=/disks/vm.img'])).toContain(`inode ${ino}: checksum does not match`);
   });
 
   it('refuses unknown incompatible features, naming them', async () => {

@@ -1,7 +1,8 @@
 import { closeSync, existsSync, ftruncateSync, mkdirSync, mkdtempSync, openSync, readFileSync, readSync, symlinkSync, writeFileSync, writeSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { runOk } from '@nbdkit-ts/testing';
+import { run, runOk } from '@nbdkit-ts/testing';
 
 /**
  * A fresh directory for images, in memory (/dev/shm) where there is one:
@@ -52,7 +53,7 @@ export interface Tree {
  * one reaching into triple-indirect blocks with 1 KiB blocks, a smaller
  * sparse one to write to, two files small
  * enough for inline data, a directory big enough for an htree index, a
- * symbolic link and an empty preallocation target.
+ * symbolic link, a FIFO and a nearly empty preallocation target.
  */
 export function makeTree(root: string): Tree {
   const dir = join(root, 'tree');
@@ -89,23 +90,30 @@ export function makeTree(root: string): Tree {
   for (let i = 0; i < 300; i++) writeFileSync(join(dir, 'many', `entry-with-a-longish-name-${i}`), '');
   add('/many/target.bin', randomBytes(20_000, 6));
   symlinkSync('disks/vm.img', join(dir, 'link'));
+  execFileSync('mkfifo', [join(dir, 'fifo')]);
   return { dir, files };
 }
 
 /** The kinds of filesystem the tests build, as mke2fs options. */
 export const KINDS = {
-  ext2: ['-t', 'ext2', '-b', '1024'],
+  ext2: ['-t', 'ext2', '-b', '1024', '-I', '128'],
   ext3: ['-t', 'ext3', '-b', '4096'],
-  ext4: ['-t', 'ext4'],
+  ext4: ['-t', 'ext4', '-b', '4096'],
   'ext4-csum-inline': ['-t', 'ext4', '-b', '1024', '-O', '64bit,metadata_csum,inline_data'],
   'ext4-64k': ['-F', '-t', 'ext4', '-b', '65536'],
 } as const satisfies Record<string, readonly string[]>;
 
 export type Kind = keyof typeof KINDS;
 
-/** Makes `image` (`size`, e.g. 128M) of `kind` from the tree with mke2fs -d. */
+/**
+ * Makes `image` (`size`, e.g. 128M) of `kind` from the tree with mke2fs -d,
+ * then has e2fsck -D index the directories (mke2fs -d writes them linear).
+ */
 export async function makeImage(image: string, kind: Kind, tree: Tree, size = '128M'): Promise<void> {
   await runOk('mke2fs', ['-q', ...KINDS[kind], '-E', 'nodiscard', '-d', tree.dir, image, size]);
+  const r = await run('e2fsck', ['-fyD', image]);
+  // 1: the filesystem was changed (the directories were indexed).
+  if (r.status !== 0 && r.status !== 1) throw new Error(`e2fsck -fyD ${image} exited ${r.status}: ${r.stdout}${r.stderr}`);
 }
 
 /** Runs a debugfs request on an image and returns its output. */
