@@ -12,7 +12,10 @@ export interface RunResult {
 /** Options for {@link run}. */
 export interface RunOptions {
   readonly input?: string | Buffer;
+  /** Added to the test's environment (or, with `inheritEnv: false`, the whole environment besides PATH). */
   readonly env?: NodeJS.ProcessEnv;
+  /** Start from the test's environment (default true). */
+  readonly inheritEnv?: boolean;
   readonly cwd?: string;
   /** Kill the command after this many milliseconds (default 120 s). */
   readonly timeout?: number;
@@ -22,7 +25,7 @@ export interface RunOptions {
 export function run(cmd: string, args: readonly string[], options: RunOptions = {}): Promise<RunResult> {
   return new Promise((resolve, reject) => {
     const child = spawn(cmd, args, {
-      env: { ...process.env, PATH: TEST_PATH, ...options.env },
+      env: { ...(options.inheritEnv === false ? {} : process.env), PATH: TEST_PATH, ...options.env },
       cwd: options.cwd,
       stdio: ['pipe', 'pipe', 'pipe'],
     });

@@ -1,0 +1,202 @@
+// What users get from npm: every package packed with `pnpm -r pack`, checked for what its
+// tarball holds, then installed from the tarballs the ways users install them (npm and pnpm,
+// in a project and globally) and run as `nbdkit-ts --filter=NAME ...` from inside and outside
+// those projects, with first-party and third-party (example) layers.
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { run, runOk, tempDir, type RunOptions } from '@nbdkit-ts/testing';
+
+const ROOT = fileURLToPath(new URL('../../..', import.meta.url));
+
+interface Manifest {
+  name: string;
+  version: string;
+  main?: string;
+  types?: string;
+  bin?: Record<string, string>;
+  exports?: Record<string, string | Record<string, string>>;
+  dependencies?: Record<string, string>;
+  peerDependencies?: Record<string, string>;
+}
+
+/** The manifests of the workspace's packages, by name. */
+function workspacePackages(): Map<string, Manifest> {
+  const out = new Map<string, Manifest>();
+  for (const group of ['packages', 'examples']) {
+    for (const dir of readdirSync(join(ROOT, group))) {
+      const file = join(ROOT, group, dir, 'package.json');
+      if (!existsSync(file)) continue;
+      const pkg = JSON.parse(readFileSync(file, 'utf8')) as Manifest;
+      out.set(pkg.name, pkg);
+    }
+  }
+  return out;
+}
+
+/** Every file a manifest points at: main, types, bin and the exports' targets. */
+function entryPoints(pkg: Manifest): string[] {
+  const targets = [pkg.main, pkg.types, ...Object.values(pkg.bin ?? {})];
+  for (const target of Object.values(pkg.exports ?? {})) targets.push(...(typeof target === 'string' ? [target] : Object.values(target)));
+  return targets.filter((t): t is string => t !== undefined).map((t) => t.replace(/^\.\//, ''));
+}
+
+describe('pnpm -r pack', () => {
+  let dir: string;
+  const tarballs = new Map<string, { file: string; entries: string[]; manifest: Manifest }>();
+
+  beforeAll(async () => {
+    dir = tempDir('nbdkit-ts-pack-');
+    await runOk('pnpm', ['-r', 'pack', '--pack-destination', dir], { cwd: ROOT });
+    for (const file of readdirSync(dir).filter((f) => f.endsWith('.tgz'))) {
+      const path = join(dir, file);
+      const { stdout } = await runOk('tar', ['tzf', path]);
+      const manifest = JSON.parse((await runOk('tar', ['xzOf', path, 'package/package.json'])).stdout) as Manifest;
+      tarballs.set(manifest.name, { file: path, entries: stdout.trim().split('\n'), manifest });
+    }
+  });
+
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+  it('packs every package of the workspace', () => {
+    expect([...tarballs.keys()].sort()).toEqual([...workspacePackages().keys()].sort());
+  });
+
+  it.each([...workspacePackages().keys()])('%s holds only dist, README.md and package.json, with every entry point', (name) => {
+    const t = tarballs.get(name);
+    expect(t).toBeDefined();
+    const entries = (t?.entries ?? []).map((e) => e.replace(/^package\//, ''));
+    expect(entries.filter((e) => !/^(package\.json|README\.md|dist\/.+)$/.test(e))).toEqual([]);
+    expect(entries).toContain('README.md');
+    expect(entries).toContain('package.json');
+    const manifest = t?.manifest as Manifest;
+    for (const entry of entryPoints(manifest)) expect(entries, `${name}: ${entry}`).toContain(entry);
+    const specs = { ...manifest.dependencies, ...manifest.peerDependencies };
+    expect(Object.entries(specs).filter(([, spec]) => spec.startsWith('workspace:'))).toEqual([]);
+  });
+});
+
+describe('installed from the tarballs, as users install them', () => {
+  let dir: string;
+  let elsewhere: string;
+  let tgz: Record<string, string>;
+  const parts: string[] = [];
+  /** An environment without the test runner's package-manager settings, caches in `dir`. */
+  let env: NodeJS.ProcessEnv;
+
+  const sh = (cmd: string, args: readonly string[], options: RunOptions = {}) =>
+    run(cmd, args, { ...options, inheritEnv: false, env: { ...env, ...options.env } });
+  const shOk = async (cmd: string, args: readonly string[], options: RunOptions = {}) => {
+    const r = await sh(cmd, args, options);
+    if (r.status !== 0) throw new Error(`${cmd} ${args.join(' ')} exited ${r.status}\n${r.stdout}\n${r.stderr}`);
+    return r;
+  };
+
+  /** A project folder with these packages as dependencies, installed by `npm` or `pnpm`. */
+  async function project(name: string, manager: 'npm' | 'pnpm', packages: readonly string[]): Promise<string> {
+    const p = join(dir, name);
+    mkdirSync(p);
+    const dependencies = Object.fromEntries(packages.map((n) => [n, `file:${tgz[n]}`]));
+    writeFileSync(join(p, 'package.json'), JSON.stringify({ name, private: true, dependencies }));
+    if (manager === 'npm') {
+      await shOk('npm', ['install', '--offline', '--no-audit', '--no-fund'], { cwd: p });
+    } else {
+      // pnpm looks the peer and regular dependencies on core up in the registry: point it at the tarball.
+      writeFileSync(join(p, 'pnpm-workspace.yaml'), `overrides:\n  "@nbdkit-ts/core": "file:${tgz['@nbdkit-ts/core']}"\n`);
+      await shOk('pnpm', ['install', '--offline', '--store-dir', join(dir, 'pnpm-store')], { cwd: p });
+    }
+    return p;
+  }
+
+  /** Serves the two parts through offset and error with the given command, and prints the export's first 200 bytes. */
+  const serve = (nbdkitTs: string, cwd: string, extraEnv: NodeJS.ProcessEnv = {}) =>
+    sh(nbdkitTs, ['-U', '-', '--filter=offset', '--filter=error', 'split', ...parts, 'offset=4000', '--run', `nbdsh -u "$uri" -c 'print(h.pread(200, 0).decode())'`], {
+      cwd,
+      env: extraEnv,
+    });
+  const EXPECTED = 'a'.repeat(96) + 'b'.repeat(104);
+
+  const LAYERS = ['@nbdkit-ts/filter-error', 'nbdkit-ts-filter-offset', 'nbdkit-ts-plugin-split'];
+  let npmProject: string;
+  let pnpmProject: string;
+  let serverOnly: string;
+  let globalPrefix: string;
+
+  beforeAll(async () => {
+    dir = tempDir('nbdkit-ts-install-');
+    elsewhere = join(dir, 'elsewhere');
+    mkdirSync(elsewhere);
+    const keep = (k: string) => !/^(PATH$|npm_|pnpm_|PNPM_|NODE_PATH$|NODE_OPTIONS$|VITEST|INIT_CWD$)/.test(k);
+    env = { ...Object.fromEntries(Object.entries(process.env).filter(([k]) => keep(k))), npm_config_cache: join(dir, 'npm-cache'), XDG_CACHE_HOME: join(dir, 'cache') };
+    const packed = join(dir, 'tarballs');
+    await runOk('pnpm', ['-r', 'pack', '--pack-destination', packed], { cwd: ROOT });
+    tgz = {};
+    for (const file of readdirSync(packed)) {
+      const manifest = JSON.parse((await runOk('tar', ['xzOf', join(packed, file), 'package/package.json'])).stdout) as Manifest;
+      tgz[manifest.name] = join(packed, file);
+    }
+    for (const [name, fill] of [['part-a', 'a'], ['part-b', 'b']] as const) {
+      parts.push(join(dir, name));
+      writeFileSync(join(dir, name), Buffer.alloc(4096, fill));
+    }
+    const all = ['@nbdkit-ts/core', '@nbdkit-ts/server', ...LAYERS];
+    globalPrefix = join(dir, 'global');
+    [npmProject, pnpmProject, serverOnly] = await Promise.all([
+      project('npm-project', 'npm', all),
+      project('pnpm-project', 'pnpm', all),
+      project('server-only', 'npm', ['@nbdkit-ts/core', '@nbdkit-ts/server']),
+      shOk('npm', ['install', '--global', '--prefix', globalPrefix, '--offline', '--no-audit', '--no-fund', ...all.map((n) => tgz[n] as string)]),
+    ]);
+  }, 300_000);
+
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+  const bin = (prefix: string) => join(prefix, 'node_modules', '.bin', 'nbdkit-ts');
+
+  it('npm project: from inside it', async () => {
+    const r = await serve(bin(npmProject), npmProject);
+    expect(r.stderr).toBe('');
+    expect(r.stdout.trim()).toBe(EXPECTED);
+  });
+
+  it('npm project: from outside it, the layers are found beside the server', async () => {
+    const r = await serve(bin(npmProject), elsewhere);
+    expect(r.stdout.trim()).toBe(EXPECTED);
+    const list = await shOk(bin(npmProject), ['--list'], { cwd: elsewhere });
+    for (const name of ['error', 'offset', 'split']) {
+      expect(list.stdout).toMatch(new RegExp(`^ {2}${name} +1\\.0\\.0 +api 1 +\\S+ +${npmProject}/node_modules/\\S+ \\(server install\\)$`, 'm'));
+    }
+  });
+
+  it('npm global install (npm i -g --prefix): from anywhere', async () => {
+    const r = await serve(join(globalPrefix, 'bin', 'nbdkit-ts'), elsewhere);
+    expect(r.stderr).toBe('');
+    expect(r.stdout.trim()).toBe(EXPECTED);
+  });
+
+  it("layers installed globally, the server in a project: found in npm's global root", async () => {
+    const npmGlobal = { npm_config_prefix: globalPrefix };
+    const r = await serve(bin(serverOnly), elsewhere, npmGlobal);
+    expect(r.stdout.trim()).toBe(EXPECTED);
+    const list = await shOk(bin(serverOnly), ['--list'], { cwd: elsewhere, env: npmGlobal });
+    expect(list.stdout).toMatch(new RegExp(`^ {2}offset +1\\.0\\.0 +api 1 +nbdkit-ts-filter-offset +${globalPrefix}/lib/node_modules/nbdkit-ts-filter-offset \\(npm global root\\)$`, 'm'));
+  });
+
+  it('pnpm project: from inside it', async () => {
+    const r = await serve(bin(pnpmProject), pnpmProject);
+    expect(r.stdout.trim()).toBe(EXPECTED);
+  });
+
+  it("pnpm project, another server outside it: not found, the message points to $NBDKIT_TS_PATH, which finds them", async () => {
+    const missing = await serve(bin(serverOnly), elsewhere);
+    expect(missing.status).toBe(1);
+    expect(missing.stderr).toMatch(/^nbdkit-ts: filter "(offset|error)" not found\. Looked for:$/m);
+    expect(missing.stderr).toContain(`from ${elsewhere}`);
+    expect(missing.stderr).toContain('add the folder that holds its node_modules to $NBDKIT_TS_PATH');
+    const found = await serve(bin(serverOnly), elsewhere, { NBDKIT_TS_PATH: pnpmProject });
+    expect(found.stdout.trim()).toBe(EXPECTED);
+    const list = await shOk(bin(serverOnly), ['--list'], { cwd: elsewhere, env: { NBDKIT_TS_PATH: pnpmProject } });
+    expect(list.stdout).toMatch(/^ {2}split +1\.0\.0 +api 1 +nbdkit-ts-plugin-split +\S+ \(\$NBDKIT_TS_PATH\)$/m);
+  });
+});
