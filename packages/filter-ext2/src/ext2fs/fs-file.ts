@@ -34,6 +34,21 @@ function pending(list: Promise<void>[], result: void | Promise<void>): void {
 }
 
 /**
+ * Waits for a walk and for the calls it started. When the walk fails, the
+ * calls already started are still waited for (and their errors handled)
+ * before its error is thrown.
+ */
+async function together(walking: Promise<void>, calls: Promise<void>[]): Promise<void> {
+  try {
+    await walking;
+  } catch (e) {
+    await Promise.allSettled(calls);
+    throw e;
+  }
+  await Promise.all(calls);
+}
+
+/**
  * An open file of the filesystem, shared by every connection that serves it.
  * Reads and overwrites of written blocks go straight to the image, one call
  * per contiguous run; writes into holes or unwritten extents take the
@@ -86,11 +101,11 @@ export class FsFile {
       return;
     }
     const reads: Promise<void>[] = [];
-    await this.walk(offset, buf.length, (m, from, to, at) => {
+    const walking = this.walk(offset, buf.length, (m, from, to, at) => {
       if (m.physical === 0 || m.unwritten) buf.fill(0, from, to);
       else pending(reads, this.host.device.read(buf.subarray(from, to), at));
     });
-    await Promise.all(reads);
+    await together(walking, reads);
   }
 
   async pwrite(buf: Uint8Array, offset: bigint): Promise<void> {
@@ -105,11 +120,11 @@ export class FsFile {
     }
     const writes: Promise<void>[] = [];
     const unmapped: [number, number][] = [];
-    await this.walk(offset, buf.length, (m, from, to, at) => {
+    const walking = this.walk(offset, buf.length, (m, from, to, at) => {
       if (m.physical === 0 || m.unwritten) unmapped.push([from, to]);
       else pending(writes, this.host.device.write(buf.subarray(from, to), at));
     });
-    await Promise.all(writes);
+    await together(walking, writes);
     if (unmapped.length > 0) await this.host.lock.run(() => this.fill(buf, offset, unmapped));
   }
 
@@ -176,14 +191,14 @@ export class FsFile {
     zeroes ??= new Uint8Array(ZERO_CHUNK);
     const z = zeroes;
     const writes: Promise<void>[] = [];
-    await this.walk(offset, count, async (m, from, to, at) => {
+    const walking = this.walk(offset, count, (m, from, to, at) => {
       if (m.physical === 0 || m.unwritten) return;
       for (let p = from; p < to; p += ZERO_CHUNK) {
         const n = Math.min(ZERO_CHUNK, to - p);
         pending(writes, this.host.device.write(z.subarray(0, n), at + BigInt(p - from)));
       }
     });
-    await Promise.all(writes);
+    await together(walking, writes);
   }
 
   /** Reports data, holes (hole and zero) and unwritten extents (zero). */
