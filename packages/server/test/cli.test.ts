@@ -80,7 +80,7 @@ describe('the nbdkit-ts command line', () => {
 
   it('--exit-with-parent stops the server when its parent exits', async () => {
     const sock = join(dir, 'parent.sock');
-    const parent = await run('sh', ['-c', `"${process.execPath}" "${cliPath()}" -f --exit-with-parent -U ${sock} file ${image} & echo $!; sleep 2`]);
+    const parent = await run('sh', ['-c', `"${process.execPath}" "${cliPath()}" -f --exit-with-parent -U ${sock} file ${image} & echo $!; while [ ! -S ${sock} ]; do sleep 0.1; done`]);
     const pid = Number(parent.stdout.trim());
     let alive = true;
     for (let i = 0; i < 100 && alive; i++) {

@@ -116,8 +116,11 @@ async function serve(args: CliArgs): Promise<number> {
   return done;
 }
 
+/** The parent process, as it was when the command started. */
+const PARENT = process.ppid;
+
 function watchParent(onExit: () => void): void {
-  const parent = process.ppid;
+  const parent = PARENT;
   const timer = setInterval(() => {
     if (process.ppid !== parent) {
       clearInterval(timer);
