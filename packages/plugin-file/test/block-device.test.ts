@@ -1,13 +1,11 @@
 import { spawnSync } from 'node:child_process';
 import { closeSync, openSync, readFileSync, rmSync, symlinkSync, mkdirSync } from 'node:fs';
 import { basename, join } from 'node:path';
-import { pathToFileURL } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { nbdsh, run, runOk, startServer, tempDir, type ServerProcess } from '@nbdkit-ts/testing';
-import { allocated, MiB, nbdinfoMap, sparseImage } from './disk.js';
+import { allocated, exportInfo, MiB, nbdinfoMap, sparseImage, WITHOUT_KOFFI } from './disk.js';
 
 const SIZE = 64 * MiB;
-const WITHOUT_KOFFI = pathToFileURL(join(import.meta.dirname, 'without-koffi.js')).href;
 
 /** Loop devices need root and a kernel that has them; `losetup -f` finds a free one. */
 const loopDevices = process.getuid?.() === 0 && spawnSync('losetup', ['-f'], { stdio: 'ignore' }).status === 0;
@@ -15,11 +13,6 @@ if (!loopDevices) console.warn('block device tests skipped: no loop device can b
 
 async function attach(backing: string, ...options: string[]): Promise<string> {
   return (await runOk('losetup', ['-f', '--show', ...options, backing])).stdout.trim();
-}
-
-async function exportInfo(uri: string): Promise<Record<string, unknown>> {
-  const { stdout } = await runOk('nbdinfo', ['--json', uri]);
-  return (JSON.parse(stdout) as { exports: Record<string, unknown>[] }).exports[0] as Record<string, unknown>;
 }
 
 async function blockdev(option: string, device: string): Promise<number> {
@@ -77,7 +70,7 @@ describe.skipIf(!loopDevices)('a block device (a loop device over a sparse file)
   });
 
   it('without the native calls the size comes from sysfs', async () => {
-    const s = await startServer(['-v', 'file', device], { env: { NODE_OPTIONS: `--import=${WITHOUT_KOFFI}` } });
+    const s = await startServer(['-v', 'file', device], { env: WITHOUT_KOFFI });
     try {
       expect(s.stderr()).toContain('native file operations unavailable');
       expect(await exportInfo(s.uri)).toMatchObject({ 'export-size': SIZE, can_trim: false });

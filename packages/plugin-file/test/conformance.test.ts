@@ -1,10 +1,8 @@
 import { join } from 'node:path';
-import { pathToFileURL } from 'node:url';
 import { testPlugin, type Fixture } from '@nbdkit-ts/testing/conformance';
-import { MiB, sparseImage } from './disk.js';
+import { MiB, sparseImage, WITHOUT_KOFFI } from './disk.js';
 
 const plugin = new URL('../dist/index.js', import.meta.url);
-const WITHOUT_KOFFI = { NODE_OPTIONS: `--import=${pathToFileURL(join(import.meta.dirname, 'without-koffi.js')).href}` };
 
 /** A sparse 64 MiB image with data at its start and in its middle. */
 async function image(dir: string): Promise<string> {

@@ -1,7 +1,12 @@
 import { statSync } from 'node:fs';
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { runOk } from '@nbdkit-ts/testing';
 
 export const MiB = 1024 * 1024;
+
+/** Environment for the server that runs it as where koffi cannot be loaded (another OS, a missing binary). */
+export const WITHOUT_KOFFI = { NODE_OPTIONS: `--import=${pathToFileURL(join(import.meta.dirname, 'without-koffi.js')).href}` };
 
 /** Bytes the file system allocated to `path` (`stat` blocks). */
 export function allocated(path: string): number {
@@ -17,6 +22,12 @@ export async function sparseImage(path: string, size: number, data: readonly (re
   for (const [offset, length] of data) {
     await runOk('dd', ['if=/dev/urandom', `of=${path}`, 'bs=1M', 'iflag=count_bytes', 'oflag=seek_bytes', `seek=${offset}`, `count=${length}`, 'conv=notrunc,fsync', 'status=none']);
   }
+}
+
+/** What `nbdinfo --json` says about the export at `uri`. */
+export async function exportInfo(uri: string): Promise<Record<string, unknown>> {
+  const { stdout } = await runOk('nbdinfo', ['--json', uri]);
+  return (JSON.parse(stdout) as { exports: Record<string, unknown>[] }).exports[0] as Record<string, unknown>;
 }
 
 /** One run of a block status map: data or not, reads as zero or not. */

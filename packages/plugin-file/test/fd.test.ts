@@ -1,8 +1,8 @@
 import { closeSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { nbdsh, runOk, startServer, tempDir } from '@nbdkit-ts/testing';
-import { allocated, MiB } from './disk.js';
+import { nbdsh, startServer, tempDir } from '@nbdkit-ts/testing';
+import { allocated, exportInfo, MiB } from './disk.js';
 
 describe('fd=: serve a descriptor the parent process opened', () => {
   let dir: string;
@@ -32,9 +32,7 @@ describe('fd=: serve a descriptor the parent process opened', () => {
 
   it('a read-write descriptor is served writable, to one connection after another', async () => {
     await serveFd('r+', [], async (uri) => {
-      const { stdout } = await runOk('nbdinfo', ['--json', uri]);
-      expect(stdout).toContain('"is_read_only": false');
-      expect(stdout).toContain(`"export-size": ${4 * MiB}`);
+      expect(await exportInfo(uri)).toMatchObject({ is_read_only: false, 'export-size': 4 * MiB });
       await nbdsh(uri, `h.pwrite(b'from fd=' * 512, 0)`);
       await nbdsh(uri, `assert h.pread(8, 0) == b'from fd='\nh.trim(${2 * MiB}, ${2 * MiB})`);
     });
@@ -44,8 +42,7 @@ describe('fd=: serve a descriptor the parent process opened', () => {
 
   it('a read-only descriptor is served read-only', async () => {
     await serveFd('r', [], async (uri) => {
-      const { stdout } = await runOk('nbdinfo', ['--json', uri]);
-      expect(stdout).toContain('"is_read_only": true');
+      expect(await exportInfo(uri)).toMatchObject({ is_read_only: true });
       await nbdsh(uri, `assert h.pread(8, 0) == b'from fd='`);
     });
   });

@@ -2,13 +2,10 @@ import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { nbdsh, runOk, startServer, tempDir } from '@nbdkit-ts/testing';
-import { MiB } from './disk.js';
+import { exportInfo, MiB } from './disk.js';
 
 /** nbdinfo's is_read_only of an export. */
-async function readOnly(uri: string): Promise<boolean> {
-  const { stdout } = await runOk('nbdinfo', ['--json', uri]);
-  return (JSON.parse(stdout) as { exports: { is_read_only: boolean }[] }).exports[0]?.is_read_only as boolean;
-}
+const readOnly = async (uri: string) => (await exportInfo(uri))['is_read_only'];
 
 /** Checks through `uri` that reads work and a write fails with EPERM, leaving `path` as it was. */
 async function expectServedReadOnly(uri: string, path: string): Promise<void> {

@@ -2,7 +2,7 @@ import { readFileSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { nbdsh, runOk, startServer, tempDir, type ServerProcess } from '@nbdkit-ts/testing';
-import { allocated, dataBytes, MiB, nbdinfoMap, qemuMap, sparseImage } from './disk.js';
+import { allocated, dataBytes, exportInfo, MiB, nbdinfoMap, qemuMap, sparseImage } from './disk.js';
 
 const SIZE = 64 * MiB;
 
@@ -38,8 +38,7 @@ describe('a sparse image: trim, zero and block status', () => {
   };
 
   it('advertises trim, zero, fast zero, cache and base:allocation', async () => {
-    const { stdout } = await runOk('nbdinfo', ['--json', server.uri]);
-    const e = (JSON.parse(stdout) as { exports: Record<string, unknown>[] }).exports[0] as Record<string, unknown>;
+    const e = await exportInfo(server.uri);
     expect(e).toMatchObject({ can_trim: true, can_zero: true, can_fast_zero: true, can_cache: true, is_read_only: false });
     expect(e['contexts']).toContain('base:allocation');
   });

@@ -1,12 +1,9 @@
 import { readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { pathToFileURL } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { nbdsh, runOk, startServer, tempDir, type ServerProcess } from '@nbdkit-ts/testing';
-import { MiB, nbdinfoMap, qemuMap, sparseImage } from './disk.js';
+import { exportInfo, MiB, nbdinfoMap, qemuMap, sparseImage, WITHOUT_KOFFI } from './disk.js';
 
-/** Runs the server as where koffi cannot be loaded (another OS, a missing prebuilt binary). */
-const WITHOUT_KOFFI = { NODE_OPTIONS: `--import=${pathToFileURL(join(import.meta.dirname, 'without-koffi.js')).href}` };
 const SIZE = 16 * MiB;
 
 describe('without the native calls', () => {
@@ -35,9 +32,7 @@ describe('without the native calls', () => {
   });
 
   it('advertises only what it can do: no trim; zero, fast zero and cache emulated by the server', async () => {
-    const { stdout } = await runOk('nbdinfo', ['--json', server.uri]);
-    const e = (JSON.parse(stdout) as { exports: Record<string, unknown>[] }).exports[0];
-    expect(e).toMatchObject({ can_trim: false, can_zero: true, can_fast_zero: true, can_cache: true, is_read_only: false });
+    expect(await exportInfo(server.uri)).toMatchObject({ can_trim: false, can_zero: true, can_fast_zero: true, can_cache: true, is_read_only: false });
   });
 
   it('block status reports everything as data, though the file has holes', async () => {
