@@ -275,6 +275,8 @@ export class NbdServer {
       const graceful = (async () => {
         await Promise.all([...this.connections].map((c) => c.finished));
         await this.stack.cleanup();
+        const { peak, size } = this.core.memory;
+        this.core.log.debug(`buffers: at most ${peak} bytes held at once (limit ${size})`);
       })();
       const ms = this.core.limits.shutdownTimeout;
       if (ms === 0 || (await settlesWithin(graceful, ms))) {

@@ -42,6 +42,11 @@ export class RawClient {
     return out;
   }
 
+  /** Bytes received and not yet read. */
+  get available(): number {
+    return this.buf.length;
+  }
+
   /** Resolves once the server closed the connection. */
   async waitClosed(): Promise<void> {
     while (!this.closed) await new Promise<void>((r) => this.waiters.push(r));

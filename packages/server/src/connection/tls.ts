@@ -39,8 +39,8 @@ export function defaultCertificateDirs(): string[] {
 }
 
 /**
- * PSK ciphers, TLS 1.2 (Node offers pre-shared keys through the TLS 1.2
- * callback; clients such as libnbd and qemu fall back to TLS 1.2 for them).
+ * TLS 1.2 ciphers for pre-shared keys (with TLS 1.3, which GnuTLS clients such
+ * as libnbd and qemu prefer, the key is used with the SHA-256 suites).
  */
 const PSK_CIPHERS = 'ECDHE-PSK-AES256-CBC-SHA384:ECDHE-PSK-AES128-CBC-SHA256:DHE-PSK-AES256-GCM-SHA384:DHE-PSK-AES128-GCM-SHA256:PSK-AES256-GCM-SHA384:PSK-AES128-GCM-SHA256';
 
@@ -65,7 +65,7 @@ export function loadTls(o: TlsOptions): TlsSetup | undefined {
       kind: 'psk',
       verifyPeer: false,
       options: {
-        secureContext: createSecureContext({ minVersion: 'TLSv1.2', maxVersion: 'TLSv1.2', ciphers: PSK_CIPHERS }),
+        secureContext: createSecureContext({ minVersion: 'TLSv1.2', ciphers: PSK_CIPHERS }),
         // Node's TLSSocket takes the PSK callback of tls.createServer's options too.
         pskCallback: (_socket: TLSSocket, identity: string) => keys.get(identity) ?? null,
       } as TLSSocketOptions,
@@ -126,6 +126,12 @@ function readPskFile(file: string): Map<string, Buffer> {
   return keys;
 }
 
+/** OpenSSL's short reason for a failure (`binder does not verify`), or the message. */
+function tlsReason(e: unknown): string {
+  const reason = (e as { reason?: unknown }).reason;
+  return typeof reason === 'string' ? reason : errorMessage(e).trim();
+}
+
 /**
  * Runs the server side of a TLS handshake on `raw` (after the ACK of
  * NBD_OPT_STARTTLS has been sent) and resolves with the encrypted socket.
@@ -145,7 +151,7 @@ export async function startTls(raw: Socket, setup: TlsSetup): Promise<TLSSocket>
     });
   } catch (e) {
     s.destroy();
-    throw new ProtocolError(`TLS handshake failed: ${errorMessage(e)}`);
+    throw new ProtocolError(`TLS handshake failed: ${tlsReason(e)}`);
   } finally {
     s.off('secure', onSecure).off('error', onError).off('close', onClose);
   }
