@@ -5,7 +5,7 @@
 // the plugin uses. Starts its own throw-away Ceph cluster (test/ceph-cluster.sh)
 // and prints a table with the ratios.
 //
-//   node packages/plugin-s3/bench/s3-bench.mjs [--size=1G] [--object-size=4M] [--connections=16] [--runs=2]
+//   node packages/plugin-s3/bench/s3-bench.mjs [--size=1G] [--object-size=4M] [--connections=16] [--runs=3]
 //
 // Not part of the test suite: it takes a few minutes and its numbers depend on
 // the machine.
@@ -16,7 +16,7 @@ import { createHash, createHmac, randomFillSync } from 'node:crypto';
 import { closeSync, existsSync, mkdtempSync, openSync, rmSync, writeSync } from 'node:fs';
 import { Agent } from 'node:http';
 import { request } from 'node:http';
-import { tmpdir } from 'node:os';
+import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -26,7 +26,7 @@ const bytes = (s) => Number(s.replace(/[KMG]$/i, '')) * (units[s.slice(-1).toUpp
 const SIZE = bytes(args.size ?? '1G');
 const OBJECT = bytes(args['object-size'] ?? '4M');
 const CONNECTIONS = Number(args.connections ?? 16);
-const RUNS = Number(args.runs ?? 2);
+const RUNS = Number(args.runs ?? 3);
 const COUNT = SIZE / OBJECT;
 const MiB = 2 ** 20;
 
@@ -110,16 +110,13 @@ async function parallel(task) {
   return SIZE / MiB / ((performance.now() - start) / 1000);
 }
 
-async function rawRuns(name, client, bucket) {
+/** One sequential write and read of SIZE bytes as objects, then their removal. */
+async function rawRun(client, bucket) {
   const body = randomFillSync(Buffer.alloc(OBJECT));
-  const put = [];
-  const get = [];
-  for (let r = 0; r < RUNS; r++) {
-    put.push(await parallel((i) => client.put(bucket, `o${i}`, body)));
-    get.push(await parallel((i) => client.get(bucket, `o${i}`)));
-  }
+  const write = await parallel((i) => client.put(bucket, `o${i}`, body));
+  const read = await parallel((i) => client.get(bucket, `o${i}`));
   await parallel((i) => client.delete(bucket, `o${i}`));
-  return { name, write: Math.max(...put), read: Math.max(...get) };
+  return { write, read };
 }
 
 function timed(cmd, argv) {
@@ -128,31 +125,34 @@ function timed(cmd, argv) {
   return SIZE / MiB / ((performance.now() - start) / 1000);
 }
 
-async function pluginRuns(endpoint, info, image) {
+/** Starts `nbdkit-ts s3` on a fresh disk; returns its URI and a stop function. */
+async function startPlugin(endpoint, info, key, extra) {
   const sockDir = mkdtempSync(join(tmpdir(), 's3-bench-sock-'));
   const socket = join(sockDir, 'nbd.sock');
   const server = spawn(process.execPath, [
-    CLI, '-f', '-U', socket, 's3', `endpoint=${endpoint}`, 'bucket=disks', 'key=bench', `size=${SIZE}`,
-    `object-size=${OBJECT}`, `connections=${CONNECTIONS}`, `access-key=${info.accessKey}`, `secret-key=${info.secretKey}`,
+    CLI, '-f', '-U', socket, 's3', `endpoint=${endpoint}`, 'bucket=disks', `key=${key}`, `size=${SIZE}`,
+    `object-size=${OBJECT}`, `connections=${CONNECTIONS}`, `access-key=${info.accessKey}`, `secret-key=${info.secretKey}`, ...extra,
   ], { stdio: ['ignore', 'inherit', 'inherit'], env: { ...process.env, PATH } });
-  try {
-    for (let i = 0; !existsSync(socket); i++) {
-      if (i > 300 || server.exitCode !== null) throw new Error('the server did not start');
-      await new Promise((r) => setTimeout(r, 100));
-    }
-    const uri = `nbd+unix:///?socket=${socket}`;
-    const write = [];
-    const read = [];
-    for (let r = 0; r < RUNS; r++) {
-      write.push(timed('nbdcopy', ['--connections=4', '--flush', image, uri]));
-      read.push(timed('nbdcopy', ['--connections=4', uri, 'null:']));
-    }
-    return { name: 'plugin (nbdcopy --connections=4)', write: Math.max(...write), read: Math.max(...read) };
-  } finally {
-    server.kill('SIGTERM');
-    await new Promise((r) => server.once('exit', r));
-    rmSync(sockDir, { recursive: true, force: true });
+  for (let i = 0; !existsSync(socket); i++) {
+    if (i > 300 || server.exitCode !== null) throw new Error('the server did not start');
+    await new Promise((r) => setTimeout(r, 100));
   }
+  return {
+    uri: `nbd+unix:///?socket=${socket}`,
+    async stop() {
+      server.kill('SIGTERM');
+      await new Promise((r) => server.once('exit', r));
+      rmSync(sockDir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** One sequential write (from `image`) and read (to nowhere) of the whole disk with nbdcopy. */
+function pluginRun(uri, image) {
+  return {
+    write: timed('nbdcopy', ['--connections=4', '--flush', image, uri]),
+    read: timed('nbdcopy', ['--connections=4', uri, 'null:']),
+  };
 }
 
 const dir = mkdtempSync(join(tmpdir(), 's3-bench-'));
@@ -163,21 +163,38 @@ for (let at = 0; at < SIZE; at += block.length) writeSync(fd, randomFillSync(blo
 closeSync(fd);
 const cluster = join(dir, 'ceph');
 sh('mkdir', ['-p', cluster]);
+const servers = [];
 try {
-  const info = JSON.parse(sh(CLUSTER, ['start', cluster], { MEMSTORE_BYTES: String(SIZE * 3 + 512 * MiB) }).trim().split('\n').at(-1));
+  const info = JSON.parse(sh(CLUSTER, ['start', cluster], { MEMSTORE_BYTES: String(SIZE * 4 + 512 * MiB) }).trim().split('\n').at(-1));
   const endpoint = info.endpoint;
   const minimal = minimalClient(endpoint, info.accessKey, info.secretKey);
   await minimal.createBucket('raw');
   await minimal.createBucket('disks');
-  const results = [];
-  results.push(await rawRuns('store, minimal SigV4 client', minimal, 'raw'));
   const sdk = sdkClient(endpoint, info.accessKey, info.secretKey);
-  results.push(await rawRuns('store, AWS SDK v3 client', sdk, 'raw'));
+  const signed = await startPlugin(endpoint, info, 'signed', []);
+  servers.push(signed);
+  const unsigned = await startPlugin(endpoint, info, 'unsigned', ['payload-signing=no']);
+  servers.push(unsigned);
+  const results = [
+    { name: 'store: minimal client (UNSIGNED-PAYLOAD)', run: () => rawRun(minimal, 'raw') },
+    { name: 'store: AWS SDK v3 client (signed payload)', run: () => rawRun(sdk, 'raw') },
+    { name: 'plugin, payload-signing=yes (the default over http)', run: () => pluginRun(signed.uri, image) },
+    { name: 'plugin, payload-signing=no', run: () => pluginRun(unsigned.uri, image) },
+  ].map((r) => ({ ...r, write: 0, read: 0 }));
+  // Interleaved runs, so that other load on the machine falls on every line alike; the best run counts.
+  for (let run = 0; run < RUNS; run++) {
+    for (const r of results) {
+      const m = await r.run();
+      r.write = Math.max(r.write, m.write);
+      r.read = Math.max(r.read, m.read);
+      process.stderr.write(`run ${run + 1}: ${r.name}: write ${m.write.toFixed(1)} MiB/s, read ${m.read.toFixed(1)} MiB/s\n`);
+    }
+  }
   minimal.close();
   sdk.close();
-  results.push(await pluginRuns(endpoint, info, image));
   const base = results[0];
-  console.log(`\n${SIZE / MiB} MiB, objects of ${OBJECT / MiB} MiB, ${CONNECTIONS} requests in flight, best of ${RUNS} runs (MiB/s)\n`);
+  const load = loadavg().map((l) => l.toFixed(1)).join(' ');
+  console.log(`\n${SIZE / MiB} MiB, objects of ${OBJECT / MiB} MiB, ${CONNECTIONS} requests in flight, best of ${RUNS} runs (MiB/s); load average at the end ${load}\n`);
   console.log('| what | write | read | write / store | read / store |');
   console.log('|---|---:|---:|---:|---:|');
   for (const r of results) {
@@ -185,6 +202,7 @@ try {
     console.log(`| ${r.name} | ${r.write.toFixed(1)} | ${r.read.toFixed(1)} | ${pct(r.write, base.write)} | ${pct(r.read, base.read)} |`);
   }
 } finally {
+  for (const server of servers) await server.stop();
   spawnSync(CLUSTER, ['stop', cluster], { stdio: 'inherit', env: { ...process.env, PATH } });
   rmSync(dir, { recursive: true, force: true });
 }

@@ -12,7 +12,7 @@ import { NodeHttpHandler } from '@smithy/node-http-handler';
 import type { Readable } from 'node:stream';
 import { keepAliveAgents } from './http-agent.js';
 import { Semaphore } from './semaphore.js';
-import type { Settings } from './settings.js';
+import type { Credentials, Settings } from './settings.js';
 import { storeError, storeErrorName } from './store-errors.js';
 
 /** One page of a listing. */
@@ -22,19 +22,27 @@ export interface Listing {
   readonly truncated: boolean;
 }
 
+/** The client options that say where the credentials come from. */
+function credentialOptions(c: Credentials): Pick<S3ClientConfig, 'credentials' | 'profile'> {
+  const profile = c.profile === undefined ? {} : { profile: c.profile };
+  switch (c.from) {
+    case 'parameters':
+      return {
+        credentials: { accessKeyId: c.accessKeyId, secretAccessKey: c.secretAccessKey, ...(c.sessionToken === undefined ? {} : { sessionToken: c.sessionToken }) },
+      };
+    case 'file':
+      return { credentials: fromIni({ filepath: c.file, ...profile }) };
+    case 'default':
+      return profile;
+  }
+}
+
 function clientConfig(s: Settings): S3ClientConfig {
-  const c = s.credentials;
   return {
     region: s.region,
     ...(s.endpoint === undefined ? {} : { endpoint: s.endpoint }),
     forcePathStyle: s.addressing === 'path',
-    ...(c.from === 'parameters'
-      ? { credentials: { accessKeyId: c.accessKeyId, secretAccessKey: c.secretAccessKey, ...(c.sessionToken === undefined ? {} : { sessionToken: c.sessionToken }) } }
-      : c.from === 'file'
-        ? { credentials: fromIni({ filepath: c.file, ...(c.profile === undefined ? {} : { profile: c.profile }) }) }
-        : c.profile === undefined
-          ? {}
-          : { profile: c.profile }),
+    ...credentialOptions(s.credentials),
     maxAttempts: s.maxAttempts,
     retryMode: 'standard',
     // Checksums only where the API requires one: many S3-compatible stores reject the newer headers.

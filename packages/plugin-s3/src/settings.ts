@@ -29,7 +29,13 @@ export interface Settings {
 
 /** Where the credentials come from. */
 export type Credentials =
-  | { readonly from: 'parameters'; readonly accessKeyId: string; readonly secretAccessKey: string; readonly sessionToken: string | undefined }
+  | {
+      readonly from: 'parameters';
+      readonly accessKeyId: string;
+      readonly secretAccessKey: string;
+      readonly sessionToken: string | undefined;
+      readonly profile?: undefined;
+    }
   | { readonly from: 'file'; readonly file: string; readonly profile: string | undefined }
   | { readonly from: 'default'; readonly profile: string | undefined };
 
