@@ -3,39 +3,41 @@
 import { spawn, spawnSync } from 'node:child_process';
 import { appendFileSync, existsSync, mkdirSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { basename, join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { CounterLog, epochMsToMonotonicUs, monotonicUs } from './lib/counters.mjs';
 import { formatSummary, summarise as summariseProfile } from './lib/cpuprofile.mjs';
 import { createImage, parseSize, preparePageCache } from './lib/image.mjs';
 import { formatTables, summarise } from './lib/report.mjs';
-import { CLI, PAIRS, REPO, SERVERS, peakRssMiB, sample, stackUnavailable, start } from './lib/servers.mjs';
-import { UNITS, WORKLOADS, clientArgv, fioMetrics, selectWorkloads, writes } from './lib/workloads.mjs';
+import { CLI, Fleet, PAIRS, REPO, SERVERS, peakRssMiB, resetPeakRss, stackUnavailable } from './lib/servers.mjs';
+import { UNITS, WORKLOADS, clientArgv, fioMetrics, selectWorkloads, warmupArgvs } from './lib/workloads.mjs';
 
 const USAGE = `usage: node bench/run.mjs [OPTIONS]
 
-Starts nbdkit-ts (${CLI.slice(REPO.length + 1)}) and nbdkit (C) on the same image, one fresh
-server per run, and runs the workloads in interleaved rounds; prints medians, the
-ratio nbdkit-ts / nbdkit, server CPU and peak RSS as Markdown tables.
+Starts nbdkit-ts (${CLI.slice(REPO.length + 1)}) and nbdkit (C) side by side on the
+same image, warms them up, and runs the workloads in interleaved rounds; prints
+medians, the ratio nbdkit-ts / nbdkit, server CPU and peak RSS as Markdown tables.
 
   --quick               fewer workloads, 3 rounds of 1 s on a 512M image (under two
                         minutes on an idle 2-core machine)
   --rounds N            rounds (default 5; --quick 3; --profile 1)
   --runtime S           measured seconds of each fio run (default 3; --quick 1)
-  --ramp S              unmeasured fio warm-up seconds (default 1; --quick 0.5)
+  --ramp S              unmeasured fio ramp-up seconds of each run (default 1; --quick 0.5)
+  --warmup S            unmeasured client load on each server after it starts
+                        (default 4; --quick 2)
   -w, --workloads LIST  workload or group names, comma-separated (see --list)
   --list                list the workloads and exit
   --size SIZE           size of the generated image (default 1G; --quick 512M)
   --image PATH          use this image instead (write workloads change its contents)
   --cache-reset MODE    page-cache state before each run: check (default: verify that
-                        the image is resident in 4 KiB folios, reset it if not) or
+                        the image is resident in 4 KiB folios, repair it if not) or
                         always (drop and re-read the image before every run)
   --rss-limit MIB       peak RSS the memory workloads must stay under (default 300)
   --json FILE           write every run and the summary to FILE
                         (default bench/results/run-DATE.json)
-  --profile DIR         instead of comparing: run each workload on nbdkit-ts under
-                        node --cpu-prof, keep DIR/WORKLOAD.cpuprofile, print where the
-                        time goes
+  --profile DIR         instead of comparing: run the nbdkit-ts servers under
+                        node --cpu-prof (profiles kept in DIR) and print, for each
+                        workload, where the time went during its measured interval
   --workdir DIR         sockets, logs and the image (default: a new directory in $TMPDIR)
   --keep                keep the generated image
   -h, --help            this text
@@ -61,8 +63,8 @@ function options() {
     ({ values: v } = parseArgs({
       options: {
         quick: { type: 'boolean' }, rounds: { type: 'string' }, runtime: { type: 'string' }, ramp: { type: 'string' },
-        workloads: { type: 'string', short: 'w' }, list: { type: 'boolean' }, size: { type: 'string' },
-        image: { type: 'string' }, 'cache-reset': { type: 'string' }, 'rss-limit': { type: 'string' },
+        warmup: { type: 'string' }, workloads: { type: 'string', short: 'w' }, list: { type: 'boolean' },
+        size: { type: 'string' }, image: { type: 'string' }, 'cache-reset': { type: 'string' }, 'rss-limit': { type: 'string' },
         json: { type: 'string' }, profile: { type: 'string' }, workdir: { type: 'string' }, keep: { type: 'boolean' },
         help: { type: 'boolean', short: 'h' },
       },
@@ -83,13 +85,9 @@ function options() {
   const cacheReset = v['cache-reset'] ?? 'check';
   if (cacheReset !== 'check' && cacheReset !== 'always') die(`--cache-reset=${cacheReset}: expected check or always`);
   let workloads;
-  try {
-    workloads = selectWorkloads(quick, v.workloads);
-  } catch (e) {
-    die(e.message);
-  }
   let size;
   try {
+    workloads = selectWorkloads(quick, v.workloads);
     size = parseSize('--size', v.size ?? (quick ? '512M' : '1G'));
   } catch (e) {
     die(e.message);
@@ -105,6 +103,7 @@ function options() {
     rounds: v.rounds !== undefined ? positive('--rounds', v.rounds, true) : profile ? 1 : quick ? 3 : 5,
     runtime: v.runtime !== undefined ? positive('--runtime', v.runtime) : quick ? 1 : 3,
     ramp: v.ramp !== undefined ? positive('--ramp', v.ramp) : quick ? 0.5 : 1,
+    warmup: v.warmup !== undefined ? positive('--warmup', v.warmup) : quick ? 2 : 4,
     rssLimit: v['rss-limit'] !== undefined ? positive('--rss-limit', v['rss-limit']) : 300,
     json: v.json === undefined ? undefined : resolve(v.json),
     workdir: v.workdir === undefined ? undefined : resolve(v.workdir),
@@ -125,72 +124,65 @@ function firstLine(cmd, args) {
   return (r.stdout || r.stderr || '').trim().split('\n')[0];
 }
 
-/** Runs a client to completion, killing it after timeoutMs; calls mark.fn once, mark.ms after the start. */
-function runClient(argv, logPath, timeoutMs, mark) {
+/** Runs a client to completion (killed after timeoutMs); its output goes to logPath. */
+function runClient(argv, logPath, timeoutMs) {
   return new Promise((resolveRun) => {
     const child = spawn(argv[0], argv.slice(1), { stdio: ['ignore', 'pipe', 'pipe'] });
     let output = '';
     const keep = (b) => (output = (output + b.toString()).slice(-4000));
     child.stdout.on('data', keep);
     child.stderr.on('data', keep);
-    const markTimer = mark === undefined ? undefined : setTimeout(mark.fn, mark.ms);
     const killTimer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
     child.on('close', (code, signal) => {
       clearTimeout(killTimer);
-      if (markTimer !== undefined) clearTimeout(markTimer);
       appendFileSync(logPath, `$ ${argv.join(' ')}\n${output}\n`);
       resolveRun({ code, signal, output });
     });
   });
 }
 
+const clientError = (result) => `client exit ${result.code ?? result.signal}: ${result.output.trim().split('\n').slice(-3).join(' ')}`;
+
+/** The running server `name`; a server that has just started is first warmed up. */
+async function serverFor(ctx, name) {
+  const entry = await ctx.fleet.get(name);
+  if (entry.fresh) {
+    const log = join(ctx.work, 'log', 'client.log');
+    for (const argv of warmupArgvs(entry.uri, ctx.opts.warmup, join(ctx.work, 'warmup.json'))) {
+      const r = await runClient(argv, log, (ctx.opts.warmup + 60) * 1000);
+      if (r.code !== 0) throw new Error(`warm-up of ${name}: ${clientError(r)}`);
+    }
+  }
+  return entry;
+}
+
 async function runOne(ctx, w, serverName, round) {
   const { opts, work, img, imageBytes } = ctx;
-  const sock = join(work, 'server.sock');
-  const uri = `nbd+unix:///?socket=${sock}`;
   const rec = { type: 'run', group: w.group, workload: w.name, server: serverName, round, ok: false };
   const t = Date.now();
+  let entry;
   try {
+    entry = await serverFor(ctx, serverName);
     rec.cache = preparePageCache(img, opts.cacheReset);
   } catch (e) {
     rec.error = e.message;
     return rec;
   }
-  const nodeArgs = opts.profile === undefined ? [] : ['--cpu-prof', '--cpu-prof-dir', opts.profile, '--cpu-prof-name', `${w.name}.cpuprofile`, '--cpu-prof-interval', '500'];
-  const logPath = join(work, 'log', `${serverName}.log`);
-  appendFileSync(logPath, `=== round ${round} ${w.name}\n`);
-  let started;
-  try {
-    started = await start(SERVERS[serverName].argv(img, sock, nodeArgs), sock, logPath);
-  } catch (e) {
-    rec.error = `start: ${e.message}`;
-    return rec;
-  }
-  const { server, startupMs } = started;
-  rec.startup_ms = startupMs;
+  const { server } = entry;
+  rec.server_start = entry.n;
+  rec.peak_rss_scope = resetPeakRss(server.pid) ? 'run' : 'server lifetime';
   const clientLog = join(work, 'log', 'client.log');
   const fioOut = join(work, 'fio.json');
-  const argv = clientArgv(w, uri, { runtime: opts.runtime, ramp: opts.ramp, fioOut });
+  const argv = clientArgv(w, entry.uri, { runtime: opts.runtime, ramp: opts.ramp, fioOut });
   const counters = new CounterLog(server.pid);
-  let result;
-  let t0;
-  if (w.kind === 'copy') {
-    // One unmeasured pass first, as fio's ramp: JIT warm-up and buffer set-up are not measured.
-    await runClient(argv, clientLog, 300_000);
-    counters.take();
-    t0 = monotonicUs();
-    result = await runClient(argv, clientLog, 300_000);
-  } else {
-    rmSync(fioOut, { force: true });
-    result = await runClient(argv, clientLog, (opts.runtime + opts.ramp + 60) * 1000);
-  }
+  rmSync(fioOut, { force: true });
+  const t0 = monotonicUs();
+  const result = await runClient(argv, clientLog, (w.kind === 'fio' ? opts.runtime + opts.ramp + 60 : 300) * 1000);
   const t1 = monotonicUs();
   counters.stop();
   rec.peak_rss_mib = peakRssMiB(server.pid);
-  const diedEarly = !server.alive;
-  const how = await server.stop();
-  if (result.code !== 0) rec.error = `client exit ${result.code ?? result.signal}: ${result.output.trim().split('\n').slice(-3).join(' ')}`;
-  else if (diedEarly) rec.error = `server exited during the run (${how.code ?? how.signal})`;
+  if (result.code !== 0) rec.error = clientError(result);
+  else if (!server.alive) rec.error = `the server exited during the run (see ${join(work, 'log', `${serverName}.log`)})`;
   else {
     try {
       if (w.kind === 'copy') {
@@ -222,9 +214,42 @@ async function runOne(ctx, w, serverName, round) {
 function progress(rec, opts, w) {
   const head = `[r${rec.round}/${opts.rounds}] ${rec.workload.padEnd(19)} ${rec.server.padEnd(16)}`;
   if (!rec.ok) return `${head} FAILED: ${rec.error}`;
-  const cache = rec.cache.reset ? ` (page cache reset: ${rec.cache.reason})` : '';
+  const c = rec.cache;
+  const cache = c.reset ? ` (image dropped and re-read: ${c.reason})` : c.refetched ? ` (${c.refetched} evicted pages read back)` : '';
   const value = w.metric === 'iops' ? `${rec.iops.toFixed(0).padStart(7)} IOPS` : `${rec.mbps.toFixed(0).padStart(7)} MB/s`;
-  return `${head} ${value}  cpu ${rec.srv_cpu_pct.toFixed(0).padStart(3)}%  ${rec.srv_cpu_us_per_op.toFixed(1).padStart(6)} us/op  rss ${rec.peak_rss_mib.toFixed(0)} MiB${cache}`;
+  return `${head} ${value}  cpu ${rec.srv_cpu_pct.toFixed(0).padStart(3)}%  ${rec.srv_cpu_us_per_op.toFixed(1).padStart(6)} us/op  peak rss ${rec.peak_rss_mib.toFixed(0)} MiB${cache}`;
+}
+
+/** The planned runs: for each round, each workload, each of its servers (first one alternating). */
+function plan(opts, workloads) {
+  const serversOf = (w) => (opts.profile !== undefined ? [PAIRS[w.group][0]] : PAIRS[w.group]);
+  const out = [];
+  for (let r = 1; r <= opts.rounds; r++) {
+    for (const w of workloads) {
+      if (w.group === 'memory' && r > 1) continue; // one run per server is enough for a peak
+      const s = serversOf(w);
+      for (const name of r % 2 ? s : [...s].reverse()) out.push({ w, name, r });
+    }
+  }
+  return out;
+}
+
+function printProfiles(runs, starts, profileDir) {
+  const summary = [];
+  for (const rec of runs) {
+    const w = WORKLOADS.find((x) => x.name === rec.workload);
+    console.log(`\n## ${rec.workload} (${rec.server}): ${rec.ok ? `${rec[w.metric].toFixed(0)} ${UNITS[w.metric]}, server CPU ${rec.srv_cpu_pct.toFixed(0)}%, ${rec.srv_cpu_us_per_op.toFixed(1)} us/op` : `FAILED: ${rec.error}`}`);
+    const file = join(profileDir, `${rec.server}-${rec.server_start}.cpuprofile`);
+    if (!rec.ok || !existsSync(file)) {
+      console.log(rec.ok ? `no profile: ${file} was not written` : '');
+      continue;
+    }
+    const prof = summariseProfile(file, 12, rec.window_us);
+    summary.push({ workload: rec.workload, server: rec.server, profile: basename(file), window_us: rec.window_us, ...prof });
+    console.log(formatSummary(prof).join('\n'));
+  }
+  console.log(`\nprofiles: ${starts.map((s) => join(profileDir, `${s.name}-${s.n}.cpuprofile`)).join(' ')}`);
+  return summary;
 }
 
 async function main() {
@@ -252,13 +277,15 @@ async function main() {
     created = true;
   }
   const imageBytes = statSync(img).size;
-  const cleanup = () => {
+  const nodeArgs = (name, n) => (opts.profile === undefined ? []
+    : ['--cpu-prof', '--cpu-prof-dir', opts.profile, '--cpu-prof-name', `${name}-${n}.cpuprofile`, '--cpu-prof-interval', '500']);
+  const fleet = new Fleet(work, img, nodeArgs);
+  const cleanup = async () => {
+    const exits = await fleet.stopAll();
     if (created && !opts.keep) rmSync(img, { force: true });
+    return exits;
   };
-  process.on('SIGINT', () => {
-    cleanup();
-    process.exit(130);
-  });
+  process.on('SIGINT', () => void cleanup().then(() => process.exit(130)));
   const first = preparePageCache(img, 'always');
   const verified = preparePageCache(img, 'check');
   console.error(`bench: page cache: image dropped and re-read in ${first.seconds} s; check: ${verified.reset ? `not in the known state (${verified.reason})` : `${verified.sampled} sampled pages, ${verified.large} in large folios`}`);
@@ -268,56 +295,37 @@ async function main() {
     loadavg_start: loadavg(), node: process.version, nbdkit: firstLine('nbdkit', ['--version']),
     fio: firstLine('fio', ['--version']), nbdcopy: firstLine('nbdcopy', ['--version']),
     commit: firstLine('git', ['-C', REPO, 'rev-parse', '--short', 'HEAD']),
-    image_bytes: imageBytes, rounds: opts.rounds, runtime_s: opts.runtime, ramp_s: opts.ramp,
+    image_bytes: imageBytes, rounds: opts.rounds, runtime_s: opts.runtime, ramp_s: opts.ramp, warmup_s: opts.warmup,
     cache_reset: opts.cacheReset, quick: opts.quick, profile: opts.profile !== undefined,
     servers: Object.fromEntries(Object.entries(SERVERS).map(([k, s]) => [k, s.argv('IMG', 'SOCK').join(' ')])),
   };
-  const ctx = { opts, work, img, imageBytes };
-  const serversOf = (w) => (opts.profile !== undefined ? [PAIRS[w.group][0]] : PAIRS[w.group]);
-  const roundsOf = (w) => (w.group === 'memory' ? 1 : opts.rounds);
-  const plan = [];
-  for (let r = 1; r <= opts.rounds; r++) {
-    for (const w of workloads) {
-      if (r > roundsOf(w)) continue;
-      const s = serversOf(w);
-      // The server that goes first alternates by round, so neither is always first after a change of workload.
-      for (const name of r % 2 ? s : [...s].reverse()) plan.push({ w, name, r });
-    }
-  }
-  const estimate = plan.reduce((a, p) => a + (p.w.kind === 'fio' ? opts.runtime + opts.ramp + 1 : 2 + imageBytes / 4e8), 0);
-  console.error(`bench: ${plan.length} runs, about ${Math.round(estimate)} s; load average ${loadavg().map((x) => x.toFixed(1)).join(' ')}; work directory ${work}`);
+  const ctx = { opts, work, img, imageBytes, fleet };
+  const runsPlanned = plan(opts, workloads);
+  const perRun = (p) => (p.w.kind === 'fio' ? opts.runtime + opts.ramp + 0.6 : 0.6 + imageBytes / 1e9);
+  const servers = new Set(runsPlanned.map((p) => p.name));
+  const estimate = runsPlanned.reduce((a, p) => a + perRun(p), 0) + servers.size * (1.5 * opts.warmup + 1);
+  console.error(`bench: ${servers.size} servers, ${runsPlanned.length} runs, about ${Math.round(estimate)} s on an idle machine; load average ${loadavg().map((x) => x.toFixed(1)).join(' ')}; work directory ${work}`);
 
   const runs = [];
-  for (const p of plan) {
+  for (const p of runsPlanned) {
     const rec = await runOne(ctx, p.w, p.name, p.r);
     runs.push(rec);
     console.error(progress(rec, opts, p.w));
   }
   env.loadavg_end = loadavg();
-  cleanup();
+  env.server_starts = fleet.starts;
+  env.server_exits = await cleanup();
 
   let exit = runs.every((r) => r.ok) ? 0 : 1;
   let summary;
   if (opts.profile === undefined) {
     summary = summarise(runs, opts.rssLimit);
     console.log(`\n${opts.quick ? 'quick run' : 'run'} of ${env.date}, ${env.cpus} CPUs, kernel ${env.kernel}, node ${env.node}, ${env.nbdkit}, commit ${env.commit}`);
-    console.log(`image ${imageBytes} bytes, ${opts.rounds} rounds, fio ${opts.runtime} s + ${opts.ramp} s ramp, load average ${env.loadavg_start.map((x) => x.toFixed(1)).join(' ')} -> ${env.loadavg_end.map((x) => x.toFixed(1)).join(' ')}\n`);
+    console.log(`image ${imageBytes} bytes, ${opts.rounds} rounds, fio ${opts.runtime} s + ${opts.ramp} s ramp, warm-up ${opts.warmup} s, load average ${env.loadavg_start.map((x) => x.toFixed(1)).join(' ')} -> ${env.loadavg_end.map((x) => x.toFixed(1)).join(' ')}\n`);
     console.log(formatTables(summary, opts.rssLimit));
     if (summary.some((s) => s.group === 'memory' && !s.rss_pass)) exit = 3;
   } else {
-    summary = [];
-    for (const rec of runs) {
-      const file = join(opts.profile, `${rec.workload}.cpuprofile`);
-      const w = WORKLOADS.find((x) => x.name === rec.workload);
-      console.log(`\n## ${rec.workload} (${rec.server}): ${rec.ok ? `${rec[w.metric].toFixed(0)} ${UNITS[w.metric]}, server CPU ${rec.srv_cpu_pct.toFixed(0)}%, ${rec.srv_cpu_us_per_op.toFixed(1)} us/op` : `FAILED: ${rec.error}`}`);
-      if (!existsSync(file)) {
-        console.log('no profile was written');
-        continue;
-      }
-      const prof = summariseProfile(file, 12, rec.window_us);
-      summary.push({ workload: rec.workload, profile: file, ...prof });
-      console.log(formatSummary(prof).join('\n'));
-    }
+    summary = printProfiles(runs, fleet.starts, opts.profile);
   }
   const jsonPath = opts.json ?? join(REPO, 'bench', 'results', `${opts.profile ? 'profile' : 'run'}-${env.date.replace(/[:.]/g, '-')}.json`);
   mkdirSync(join(jsonPath, '..'), { recursive: true });

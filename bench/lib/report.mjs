@@ -46,7 +46,6 @@ export function summarise(runs, rssLimitMiB) {
         srv_disk_read_mib: median(ok.map((r) => r.srv_disk_read_mib)),
         client_cpu_pct: median(ok.map((r) => r.client_cpu_pct)),
         peak_rss_mib: ok.length ? Math.max(...ok.map((r) => r.peak_rss_mib)) : undefined,
-        startup_ms: median(ok.map((r) => r.startup_ms)),
       };
     }
     // Ratios of runs adjacent in time: the same round.

@@ -1,6 +1,6 @@
 // Starting and stopping the servers, and reading their CPU time and peak RSS from /proc.
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, openSync, closeSync, readFileSync, rmSync } from 'node:fs';
+import { closeSync, existsSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { connect } from 'node:net';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -58,6 +58,20 @@ export function sample(pid) {
     return { cpu: (Number(f[11]) + Number(f[12])) / CLK_TCK, minflt: Number(f[7]), readBytes: io === null ? NaN : Number(io[1]) };
   } catch {
     return { cpu: NaN, minflt: NaN, readBytes: NaN };
+  }
+}
+
+/**
+ * Resets VmHWM to the current RSS (writing 5 to /proc/PID/clear_refs, Linux
+ * 4.0 and later), so that the next peak is that of what runs next. Returns
+ * whether it could.
+ */
+export function resetPeakRss(pid) {
+  try {
+    writeFileSync(`/proc/${pid}/clear_refs`, '5');
+    return true;
+  } catch {
+    return false;
   }
 }
 
@@ -142,4 +156,43 @@ export async function start(argv, sock, logPath, timeoutMs = 30_000) {
   await server.stop();
   const tail = readFileSync(logPath, 'utf8').slice(-400).trim();
   throw new Error(`${server.alive ? 'no NBD greeting' : 'server exited during start-up'}: ${tail}`);
+}
+
+/**
+ * The servers of a benchmark, each started once and kept running across runs
+ * (as a server is used), on its own socket in `work`. A server that died is
+ * started again by get(). `nodeArgs(name, n)` gives extra node options for
+ * the n-th start of an nbdkit-ts server.
+ */
+export class Fleet {
+  constructor(work, img, nodeArgs) {
+    this.work = work;
+    this.img = img;
+    this.nodeArgs = nodeArgs;
+    this.running = new Map();
+    this.starts = [];
+  }
+
+  /** The running server `name`: { name, server, sock, uri, startupMs, n, fresh }. */
+  async get(name) {
+    const have = this.running.get(name);
+    if (have !== undefined && have.server.alive) return { ...have, fresh: false };
+    if (have !== undefined) await have.server.stop();
+    const n = this.starts.filter((s) => s.name === name).length + 1;
+    const sock = join(this.work, `${name}.sock`);
+    const extra = this.nodeArgs(name, n);
+    const { server, startupMs } = await start(SERVERS[name].argv(this.img, sock, extra), sock, join(this.work, 'log', `${name}.log`));
+    const entry = { name, server, sock, uri: `nbd+unix:///?socket=${sock}`, startupMs, n };
+    this.running.set(name, entry);
+    this.starts.push({ name, n, startup_ms: startupMs, pid: server.pid });
+    return { ...entry, fresh: true };
+  }
+
+  /** Stops every server; returns how each exited. */
+  async stopAll() {
+    const out = {};
+    for (const [name, e] of this.running) out[name] = await e.server.stop();
+    this.running.clear();
+    return out;
+  }
 }

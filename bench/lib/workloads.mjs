@@ -68,6 +68,18 @@ export function clientArgv(w, uri, { runtime, ramp, fioOut }) {
 }
 
 /**
+ * Client runs that warm a freshly started server up before anything is
+ * measured (JIT compilation of the small- and the large-request paths):
+ * random 4 KiB reads and writes, then sequential 1 MiB reads and writes.
+ */
+export function warmupArgvs(uri, seconds, fioOut) {
+  const fio = (name, rw, bs, iodepth, s) => ['fio', `--name=${name}`, '--ioengine=nbd', `--uri=${uri}`, `--rw=${rw}`, `--bs=${bs}`,
+    `--iodepth=${iodepth}`, '--time_based=1', `--runtime=${Math.round(s * 1000)}ms`, '--norandommap=1',
+    '--output-format=json', `--output=${fioOut}`];
+  return [fio('warmup-4k', 'randrw', '4k', 16, seconds), fio('warmup-1m', 'rw', '1m', 8, seconds / 2)];
+}
+
+/**
  * Metrics from fio's JSON output: IOPS and MB/s of reads and writes together,
  * latency, fio's CPU, the number of requests and when the measured time ended.
  */
