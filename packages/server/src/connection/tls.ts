@@ -2,7 +2,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import type { Socket } from 'node:net';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
-import { createSecureContext, TLSSocket, type SecureContext, type TLSSocketOptions } from 'node:tls';
+import { createSecureContext, createServer as createTlsServer, type TlsOptions as NodeTlsOptions, type TLSSocket } from 'node:tls';
 import { errorMessage } from '@nbdkit-ts/core';
 import { ProtocolError } from '../protocol/requests.js';
 
@@ -25,7 +25,8 @@ export interface TlsSetup {
   readonly mode: 'on' | 'require';
   readonly kind: 'x509' | 'psk';
   readonly verifyPeer: boolean;
-  readonly options: TLSSocketOptions;
+  /** Options of the tls.Server that runs each session's handshake. */
+  readonly options: NodeTlsOptions;
 }
 
 /** The TLS settings are wrong; the message names the option. */
@@ -65,10 +66,10 @@ export function loadTls(o: TlsOptions): TlsSetup | undefined {
       kind: 'psk',
       verifyPeer: false,
       options: {
-        secureContext: createSecureContext({ minVersion: 'TLSv1.2', ciphers: PSK_CIPHERS }),
-        // Node's TLSSocket takes the PSK callback of tls.createServer's options too.
-        pskCallback: (_socket: TLSSocket, identity: string) => keys.get(identity) ?? null,
-      } as TLSSocketOptions,
+        minVersion: 'TLSv1.2',
+        ciphers: PSK_CIPHERS,
+        pskCallback: (_socket, identity) => keys.get(identity) ?? null,
+      },
     };
   }
   const dir = o.certificates ?? defaultCertificateDirs().find((d) => existsSync(join(d, 'server-cert.pem')));
@@ -86,24 +87,21 @@ export function loadTls(o: TlsOptions): TlsSetup | undefined {
   };
   const verifyPeer = o.verifyPeer === true;
   const ca = read('ca-cert.pem', !verifyPeer);
-  const options: TLSSocketOptions = {
+  const options: NodeTlsOptions = {
     minVersion: 'TLSv1.2',
+    cert: read('server-cert.pem'),
+    key: read('server-key.pem'),
+    ...(ca === undefined ? {} : { ca }),
+    ...(verifyPeer && existsSync(join(dir, 'ca-crl.pem')) ? { crl: read('ca-crl.pem') } : {}),
     requestCert: verifyPeer,
     rejectUnauthorized: verifyPeer,
   };
-  let secureContext: SecureContext;
   try {
-    secureContext = createSecureContext({
-      minVersion: 'TLSv1.2',
-      cert: read('server-cert.pem'),
-      key: read('server-key.pem'),
-      ...(ca === undefined ? {} : { ca }),
-      ...(verifyPeer && existsSync(join(dir, 'ca-crl.pem')) ? { crl: read('ca-crl.pem') } : {}),
-    });
+    createSecureContext(options);
   } catch (e) {
     throw new TlsConfigError(`--tls-certificates=${dir}: ${errorMessage(e)}`, { cause: e });
   }
-  return { mode: o.mode, kind: 'x509', verifyPeer, options: { ...options, secureContext } };
+  return { mode: o.mode, kind: 'x509', verifyPeer, options };
 }
 
 /** Parses a PSK file: `username:hexkey` lines, as GnuTLS's psktool writes them. */
@@ -135,29 +133,27 @@ function tlsReason(e: unknown): string {
 /**
  * Runs the server side of a TLS handshake on `raw` (after the ACK of
  * NBD_OPT_STARTTLS has been sent) and resolves with the encrypted socket.
- * Throws ProtocolError when the handshake fails or the client's certificate
- * is refused.
+ * The handshake goes through a tls.Server of its own, so Node checks the
+ * client's certificate (--tls-verify-peer) as for any socket it accepts.
+ * Throws ProtocolError when the handshake fails or the client is refused.
  */
-export async function startTls(raw: Socket, setup: TlsSetup): Promise<TLSSocket> {
-  const s = new TLSSocket(raw, { isServer: true, ...setup.options });
-  let done: (e?: Error) => void = () => {};
-  const onSecure = () => done();
-  const onError = (e: Error) => done(e);
-  const onClose = () => done(new Error('the client closed the connection'));
-  try {
-    await new Promise<void>((resolve, reject) => {
-      done = (e) => (e === undefined ? resolve() : reject(e));
-      s.once('secure', onSecure).once('error', onError).once('close', onClose);
+export function startTls(raw: Socket, setup: TlsSetup): Promise<TLSSocket> {
+  const server = createTlsServer(setup.options);
+  return new Promise<TLSSocket>((resolve, reject) => {
+    const onClose = () => reject(new ProtocolError('TLS handshake failed: the client closed the connection'));
+    raw.once('close', onClose);
+    server.once('secureConnection', (s: TLSSocket) => {
+      raw.off('close', onClose);
+      if (setup.verifyPeer && !s.authorized) {
+        s.destroy();
+        reject(new ProtocolError(`TLS: client certificate refused: ${String(s.authorizationError)}`));
+      } else resolve(s);
     });
-  } catch (e) {
-    s.destroy();
-    throw new ProtocolError(`TLS handshake failed: ${tlsReason(e)}`);
-  } finally {
-    s.off('secure', onSecure).off('error', onError).off('close', onClose);
-  }
-  if (setup.verifyPeer && !s.authorized) {
-    s.destroy();
-    throw new ProtocolError(`TLS: client certificate refused: ${errorMessage(s.authorizationError)}`);
-  }
-  return s;
+    server.once('tlsClientError', (e: Error, s: TLSSocket) => {
+      raw.off('close', onClose);
+      s.destroy();
+      reject(new ProtocolError(`TLS handshake failed: ${tlsReason(e)}`));
+    });
+    server.emit('connection', raw);
+  });
 }
