@@ -4,7 +4,7 @@ import type { BlockDevice } from './block-device.js';
  * Metadata blocks of the filesystem (bitmaps, inode tables, extent tree and
  * indirect blocks, group descriptors), read once and kept. Changed blocks are
  * marked dirty and written back by {@link writeBack}; dirty and pinned blocks
- * are never evicted. Clean blocks are evicted oldest first past `limit`.
+ * are never evicted. Clean blocks are evicted oldest first past 64 MiB.
  *
  * A buffer handed out may be evicted later: a caller that changes a block
  * does so right after `get` resolves (no await in between) and calls
@@ -16,11 +16,15 @@ export class BlockCache {
   private readonly pinned = new Set<number>();
   private readonly loading = new Map<number, Promise<Uint8Array>>();
 
+  /** How many clean blocks to keep: 64 MiB worth, at least 1024 blocks. */
+  private readonly limit: number;
+
   constructor(
     private readonly device: BlockDevice,
     readonly blockSize: number,
-    private readonly limit = 16384,
-  ) {}
+  ) {
+    this.limit = Math.max(1024, (64 * 1024 * 1024) / blockSize);
+  }
 
   /** Byte offset of a block in the image. */
   offsetOf(block: number): bigint {
