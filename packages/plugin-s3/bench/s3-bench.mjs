@@ -13,7 +13,7 @@ import { DeleteObjectCommand, GetObjectCommand, PutObjectCommand, S3Client } fro
 import { NodeHttpHandler } from '@smithy/node-http-handler';
 import { spawn, spawnSync } from 'node:child_process';
 import { createHash, createHmac, randomFillSync } from 'node:crypto';
-import { closeSync, existsSync, mkdtempSync, openSync, rmSync, writeSync } from 'node:fs';
+import { closeSync, existsSync, mkdtempSync, openSync, readFileSync, rmSync, writeSync } from 'node:fs';
 import { Agent } from 'node:http';
 import { request } from 'node:http';
 import { loadavg, tmpdir } from 'node:os';
@@ -35,6 +35,31 @@ const CLUSTER = here('../test/ceph-cluster.sh');
 const CLI = process.env.NBDKIT_TS_CLI ?? here('../../server/dist/cli/main.js');
 const PATH = `/usr/bin:/usr/sbin:/bin:/sbin:${process.env.PATH}`;
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = 'true';
+
+/** CPU seconds (user + system) a process has used so far. */
+function cpuOf(pid) {
+  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').replace(/^.*\) /, '').split(' ');
+  return (Number(fields[11]) + Number(fields[12])) / 100;
+}
+
+/** CPU seconds of the store's daemons (radosgw and the OSD) so far. */
+const storeCpu = () => ['rgw', 'osd'].reduce((sum, d) => sum + cpuOf(Number(readFileSync(join(cluster, `pid.${d}`), 'utf8'))), 0);
+
+/** Runs `task`, and returns its MiB/s and the CPU seconds per GiB of the client (`clientCpu()`) and of the store. */
+async function measured(task, clientCpu) {
+  const c0 = clientCpu();
+  const s0 = storeCpu();
+  const start = performance.now();
+  await task();
+  const seconds = (performance.now() - start) / 1000;
+  const perGiB = 2 ** 30 / SIZE;
+  return { rate: SIZE / MiB / seconds, client: (clientCpu() - c0) * perGiB, store: (storeCpu() - s0) * perGiB };
+}
+
+const ownCpu = () => {
+  const u = process.cpuUsage();
+  return (u.user + u.system) / 1e6;
+};
 
 function sh(cmd, argv, env = {}) {
   const r = spawnSync(cmd, argv, { encoding: 'utf8', env: { ...process.env, PATH, ...env } });
@@ -100,30 +125,23 @@ function sdkClient(endpoint, accessKey, secretKey) {
   };
 }
 
-/** Runs `task(i)` for i in [0, COUNT) with CONNECTIONS in flight; returns MiB/s. */
+/** Runs `task(i)` for i in [0, COUNT) with CONNECTIONS in flight. */
 async function parallel(task) {
-  const start = performance.now();
   let next = 0;
   await Promise.all(Array.from({ length: CONNECTIONS }, async () => {
     while (next < COUNT) await task(next++);
   }));
-  return SIZE / MiB / ((performance.now() - start) / 1000);
 }
 
 /** One sequential write and read of SIZE bytes as objects, then their removal. */
 async function rawRun(client, bucket) {
   const body = randomFillSync(Buffer.alloc(OBJECT));
-  const write = await parallel((i) => client.put(bucket, `o${i}`, body));
-  const read = await parallel((i) => client.get(bucket, `o${i}`));
+  const write = await measured(() => parallel((i) => client.put(bucket, `o${i}`, body)), ownCpu);
+  const read = await measured(() => parallel((i) => client.get(bucket, `o${i}`)), ownCpu);
   await parallel((i) => client.delete(bucket, `o${i}`));
   return { write, read };
 }
 
-function timed(cmd, argv) {
-  const start = performance.now();
-  sh(cmd, argv);
-  return SIZE / MiB / ((performance.now() - start) / 1000);
-}
 
 /** Starts `nbdkit-ts s3` on a fresh disk; returns its URI and a stop function. */
 async function startPlugin(endpoint, info, key, extra) {
@@ -139,6 +157,7 @@ async function startPlugin(endpoint, info, key, extra) {
   }
   return {
     uri: `nbd+unix:///?socket=${socket}`,
+    cpu: () => cpuOf(server.pid),
     async stop() {
       server.kill('SIGTERM');
       await new Promise((r) => server.once('exit', r));
@@ -148,10 +167,10 @@ async function startPlugin(endpoint, info, key, extra) {
 }
 
 /** One sequential write (from `image`) and read (to nowhere) of the whole disk with nbdcopy. */
-function pluginRun(uri, image) {
+async function pluginRun(server, image) {
   return {
-    write: timed('nbdcopy', ['--connections=4', '--flush', image, uri]),
-    read: timed('nbdcopy', ['--connections=4', uri, 'null:']),
+    write: await measured(async () => sh('nbdcopy', ['--connections=4', '--flush', image, server.uri]), server.cpu),
+    read: await measured(async () => sh('nbdcopy', ['--connections=4', server.uri, 'null:']), server.cpu),
   };
 }
 
@@ -178,16 +197,17 @@ try {
   const results = [
     { name: 'store: minimal client (UNSIGNED-PAYLOAD)', run: () => rawRun(minimal, 'raw') },
     { name: 'store: AWS SDK v3 client (signed payload)', run: () => rawRun(sdk, 'raw') },
-    { name: 'plugin, payload-signing=yes (the default over http)', run: () => pluginRun(signed.uri, image) },
-    { name: 'plugin, payload-signing=no', run: () => pluginRun(unsigned.uri, image) },
-  ].map((r) => ({ ...r, write: 0, read: 0 }));
+    { name: 'plugin, payload-signing=yes (the default over http)', run: () => pluginRun(signed, image) },
+    { name: 'plugin, payload-signing=no', run: () => pluginRun(unsigned, image) },
+  ].map((r) => ({ ...r, write: undefined, read: undefined }));
+  const best = (a, b) => (a === undefined || b.rate > a.rate ? b : a);
   // Interleaved runs, so that other load on the machine falls on every line alike; the best run counts.
   for (let run = 0; run < RUNS; run++) {
     for (const r of results) {
       const m = await r.run();
-      r.write = Math.max(r.write, m.write);
-      r.read = Math.max(r.read, m.read);
-      process.stderr.write(`run ${run + 1}: ${r.name}: write ${m.write.toFixed(1)} MiB/s, read ${m.read.toFixed(1)} MiB/s\n`);
+      r.write = best(r.write, m.write);
+      r.read = best(r.read, m.read);
+      process.stderr.write(`run ${run + 1}: ${r.name}: write ${m.write.rate.toFixed(1)} MiB/s, read ${m.read.rate.toFixed(1)} MiB/s\n`);
     }
   }
   minimal.close();
@@ -195,11 +215,13 @@ try {
   const base = results[0];
   const load = loadavg().map((l) => l.toFixed(1)).join(' ');
   console.log(`\n${SIZE / MiB} MiB, objects of ${OBJECT / MiB} MiB, ${CONNECTIONS} requests in flight, best of ${RUNS} runs (MiB/s); load average at the end ${load}\n`);
-  console.log('| what | write | read | write / store | read / store |');
-  console.log('|---|---:|---:|---:|---:|');
+  console.log('CPU: seconds per GiB of the client (the bench process, or the nbdkit-ts server) and of the store (radosgw + OSD), in the best run.\n');
+  console.log('| what | write MiB/s | read MiB/s | write / store | read / store | write CPU client, store | read CPU client, store |');
+  console.log('|---|---:|---:|---:|---:|---:|---:|');
+  const pct = (a, b) => `${Math.round((100 * a.rate) / b.rate)}%`;
+  const cpu = (m) => `${m.client.toFixed(2)}, ${m.store.toFixed(2)}`;
   for (const r of results) {
-    const pct = (a, b) => `${Math.round((100 * a) / b)}%`;
-    console.log(`| ${r.name} | ${r.write.toFixed(1)} | ${r.read.toFixed(1)} | ${pct(r.write, base.write)} | ${pct(r.read, base.read)} |`);
+    console.log(`| ${r.name} | ${r.write.rate.toFixed(1)} | ${r.read.rate.toFixed(1)} | ${pct(r.write, base.write)} | ${pct(r.read, base.read)} | ${cpu(r.write)} | ${cpu(r.read)} |`);
   }
 } finally {
   for (const server of servers) await server.stop();
