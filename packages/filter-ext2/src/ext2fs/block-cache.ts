@@ -77,11 +77,6 @@ export class BlockCache {
     this.pinned.add(block);
   }
 
-  /** Whether some block waits to be written back. */
-  get hasDirty(): boolean {
-    return this.dirty.size > 0;
-  }
-
   /** Writes every dirty block, runs of consecutive blocks in one call. */
   async writeBack(): Promise<void> {
     const list = [...this.dirty].sort((a, b) => a - b);

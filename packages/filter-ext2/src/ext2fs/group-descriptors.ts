@@ -8,9 +8,7 @@ import type { Superblock } from './superblock.js';
 
 /** `bg_flags` bits. */
 export const GroupFlag = {
-  INODE_UNINIT: 0x1,
   BLOCK_UNINIT: 0x2,
-  ITABLE_ZEROED: 0x4,
 } as const;
 
 const CHECKSUM_OFFSET = 0x1e;
@@ -109,11 +107,6 @@ export class GroupDescriptors {
     const { view, off } = this.at(g);
     view.setUint16(off + 0x18, crc & 0xffff, true);
     if (this.wide()) view.setUint16(off + 0x38, crc >>> 16, true);
-  }
-  blockBitmapChecksum(g: number): number {
-    const { view, off } = this.at(g);
-    const lo = view.getUint16(off + 0x18, true);
-    return this.wide() ? ((view.getUint16(off + 0x38, true) << 16) | lo) >>> 0 : lo;
   }
 
   /** Whether descriptors carry a checksum (metadata_csum or uninit_bg). */

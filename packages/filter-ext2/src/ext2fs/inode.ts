@@ -10,11 +10,9 @@ export const FileType = {
 
 /** `i_flags` bits this implementation looks at. */
 export const InodeFlag = {
-  INDEX: 0x1000,
   ENCRYPT: 0x800,
   HUGE_FILE: 0x40000,
   EXTENTS: 0x80000,
-  VERITY: 0x100000,
   INLINE_DATA: 0x10000000,
 } as const;
 
@@ -50,9 +48,6 @@ export class Inode {
   }
   get size(): bigint {
     return (BigInt(this.view.getUint32(0x6c, true)) << 32n) | BigInt(this.view.getUint32(0x04, true));
-  }
-  get linksCount(): number {
-    return this.view.getUint16(0x1a, true);
   }
   get flags(): number {
     return this.view.getUint32(0x20, true);

@@ -60,9 +60,6 @@ export class Superblock {
   get blockSize(): number {
     return 1024 * 2 ** this.logBlockSize;
   }
-  get logClusterSize(): number {
-    return this.u32(0x1c);
-  }
   get blocksPerGroup(): number {
     return this.u32(0x20);
   }
@@ -104,9 +101,6 @@ export class Superblock {
   }
   get firstMetaBg(): number {
     return this.u32(0x104);
-  }
-  get logGroupsPerFlex(): number {
-    return this.bytes[0x174] as number;
   }
   /** `s_backup_bgs`: the two groups holding backups with sparse_super2. */
   get backupGroups(): [number, number] {
