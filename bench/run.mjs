@@ -8,6 +8,7 @@ import { parseArgs } from 'node:util';
 import { CounterLog, epochMsToMonotonicUs, monotonicUs } from './lib/counters.mjs';
 import { formatSummary, summarise as summariseProfile } from './lib/cpuprofile.mjs';
 import { createImage, parseSize, preparePageCache } from './lib/image.mjs';
+import { formatReport, perfAvailable, record as perfRecord, report as perfReport } from './lib/perf.mjs';
 import { formatTables, summarise } from './lib/report.mjs';
 import { CLI, Fleet, PAIRS, REPO, SERVERS, peakRssMiB, resetPeakRss, stackUnavailable } from './lib/servers.mjs';
 import { UNITS, WORKLOADS, clientArgv, fioMetrics, selectWorkloads, warmupArgvs } from './lib/workloads.mjs';
@@ -35,9 +36,12 @@ medians, the ratio nbdkit-ts / nbdkit, server CPU and peak RSS as Markdown table
   --rss-limit MIB       peak RSS the memory workloads must stay under (default 300)
   --json FILE           write every run and the summary to FILE
                         (default bench/results/run-DATE.json)
-  --profile DIR         instead of comparing: run the nbdkit-ts servers under
-                        node --cpu-prof (profiles kept in DIR) and print, for each
-                        workload, where the time went during its measured interval
+  --profile DIR         instead of comparing: profile the nbdkit-ts servers (files
+                        kept in DIR) and print, for each workload, where the time
+                        went during its measured interval
+  --profiler NAME       cpu-prof (default: node --cpu-prof, V8's wall-clock samples
+                        of the main thread) or perf (Linux perf, on-CPU samples of
+                        all threads, kernel included; node runs with --perf-basic-prof)
   --workdir DIR         sockets, logs and the image (default: a new directory in $TMPDIR)
   --keep                keep the generated image
   -h, --help            this text
@@ -65,7 +69,7 @@ function options() {
         quick: { type: 'boolean' }, rounds: { type: 'string' }, runtime: { type: 'string' }, ramp: { type: 'string' },
         warmup: { type: 'string' }, workloads: { type: 'string', short: 'w' }, list: { type: 'boolean' },
         size: { type: 'string' }, image: { type: 'string' }, 'cache-reset': { type: 'string' }, 'rss-limit': { type: 'string' },
-        json: { type: 'string' }, profile: { type: 'string' }, workdir: { type: 'string' }, keep: { type: 'boolean' },
+        json: { type: 'string' }, profile: { type: 'string' }, profiler: { type: 'string' }, workdir: { type: 'string' }, keep: { type: 'boolean' },
         help: { type: 'boolean', short: 'h' },
       },
     }));
@@ -93,9 +97,14 @@ function options() {
     die(e.message);
   }
   if (v.image !== undefined && !existsSync(v.image)) die(`--image=${v.image}: no such file`);
+  const profiler = v.profiler ?? 'cpu-prof';
+  if (profiler !== 'cpu-prof' && profiler !== 'perf') die(`--profiler=${profiler}: expected cpu-prof or perf`);
+  if (v.profiler !== undefined && profile === undefined) die('--profiler needs --profile DIR');
+  if (profiler === 'perf' && !perfAvailable()) die('--profiler=perf: perf is not installed (Debian: linux-perf)');
   return {
     quick,
     profile,
+    profiler,
     workloads,
     size,
     cacheReset,
@@ -176,10 +185,19 @@ async function runOne(ctx, w, serverName, round) {
   const argv = clientArgv(w, entry.uri, { runtime: opts.runtime, ramp: opts.ramp, fioOut });
   const counters = new CounterLog(server.pid);
   rmSync(fioOut, { force: true });
+  let perf;
+  const perfTimer = opts.profiler === 'perf' && opts.profile !== undefined
+    ? setTimeout(() => {
+      rec.perf_data = join(opts.profile, `${w.name}.perf.data`);
+      perf = perfRecord(server.pid, rec.perf_data);
+    }, w.kind === 'fio' ? opts.ramp * 1000 : 0)
+    : undefined;
   const t0 = monotonicUs();
   const result = await runClient(argv, clientLog, (w.kind === 'fio' ? opts.runtime + opts.ramp + 60 : 300) * 1000);
   const t1 = monotonicUs();
   counters.stop();
+  clearTimeout(perfTimer);
+  await perf?.stop();
   rec.peak_rss_mib = peakRssMiB(server.pid);
   if (result.code !== 0) rec.error = clientError(result);
   else if (!server.alive) rec.error = `the server exited during the run (see ${join(work, 'log', `${serverName}.log`)})`;
@@ -200,6 +218,7 @@ async function runOne(ctx, w, serverName, round) {
       const d = counters.between(rec.window_us[0], rec.window_us[1]);
       rec.srv_cpu_pct = (100 * d.cpu) / d.seconds;
       rec.srv_cpu_us_per_op = (d.cpu / rec.ops) * 1e6;
+      rec.srv_sys_us_per_op = (d.sys / rec.ops) * 1e6;
       rec.srv_minflt_per_op = d.minflt / rec.ops;
       rec.srv_disk_read_mib = d.readBytes / 2 ** 20;
       rec.ok = true;
@@ -234,21 +253,34 @@ function plan(opts, workloads) {
   return out;
 }
 
-function printProfiles(runs, starts, profileDir) {
+function printProfiles(runs, starts, opts) {
   const summary = [];
   for (const rec of runs) {
     const w = WORKLOADS.find((x) => x.name === rec.workload);
-    console.log(`\n## ${rec.workload} (${rec.server}): ${rec.ok ? `${rec[w.metric].toFixed(0)} ${UNITS[w.metric]}, server CPU ${rec.srv_cpu_pct.toFixed(0)}%, ${rec.srv_cpu_us_per_op.toFixed(1)} us/op` : `FAILED: ${rec.error}`}`);
-    const file = join(profileDir, `${rec.server}-${rec.server_start}.cpuprofile`);
-    if (!rec.ok || !existsSync(file)) {
-      console.log(rec.ok ? `no profile: ${file} was not written` : '');
+    console.log(`\n## ${rec.workload} (${rec.server}): ${rec.ok ? `${rec[w.metric].toFixed(0)} ${UNITS[w.metric]}, server CPU ${rec.srv_cpu_pct.toFixed(0)}%, ${rec.srv_cpu_us_per_op.toFixed(1)} us/op (kernel ${rec.srv_sys_us_per_op.toFixed(1)})` : `FAILED: ${rec.error}`}`);
+    if (!rec.ok) continue;
+    if (opts.profiler === 'perf') {
+      try {
+        const r = perfReport(rec.perf_data, 15);
+        summary.push({ workload: rec.workload, server: rec.server, profile: basename(rec.perf_data), ...r });
+        console.log(formatReport(r).join('\n'));
+      } catch (e) {
+        console.log(e.message);
+      }
+      continue;
+    }
+    const file = join(opts.profile, `${rec.server}-${rec.server_start}.cpuprofile`);
+    if (!existsSync(file)) {
+      console.log(`no profile: ${file} was not written`);
       continue;
     }
     const prof = summariseProfile(file, 12, rec.window_us);
     summary.push({ workload: rec.workload, server: rec.server, profile: basename(file), window_us: rec.window_us, ...prof });
     console.log(formatSummary(prof).join('\n'));
   }
-  console.log(`\nprofiles: ${starts.map((s) => join(profileDir, `${s.name}-${s.n}.cpuprofile`)).join(' ')}`);
+  if (opts.profiler === 'cpu-prof') console.log(`\nprofiles: ${starts.map((s) => join(opts.profile, `${s.name}-${s.n}.cpuprofile`)).join(' ')}`);
+  // The symbol maps node wrote for perf (--perf-basic-prof) are not needed once reported.
+  else for (const s of starts) rmSync(`/tmp/perf-${s.pid}.map`, { force: true });
   return summary;
 }
 
@@ -277,8 +309,11 @@ async function main() {
     created = true;
   }
   const imageBytes = statSync(img).size;
-  const nodeArgs = (name, n) => (opts.profile === undefined ? []
-    : ['--cpu-prof', '--cpu-prof-dir', opts.profile, '--cpu-prof-name', `${name}-${n}.cpuprofile`, '--cpu-prof-interval', '500']);
+  const nodeArgs = (name, n) => {
+    if (opts.profile === undefined) return [];
+    if (opts.profiler === 'perf') return ['--perf-basic-prof'];
+    return ['--cpu-prof', '--cpu-prof-dir', opts.profile, '--cpu-prof-name', `${name}-${n}.cpuprofile`, '--cpu-prof-interval', '500'];
+  };
   const fleet = new Fleet(work, img, nodeArgs);
   const cleanup = async () => {
     const exits = await fleet.stopAll();
@@ -325,7 +360,7 @@ async function main() {
     console.log(formatTables(summary, opts.rssLimit));
     if (summary.some((s) => s.group === 'memory' && !s.rss_pass)) exit = 3;
   } else {
-    summary = printProfiles(runs, fleet.starts, opts.profile);
+    summary = printProfiles(runs, fleet.starts, opts);
   }
   const jsonPath = opts.json ?? join(REPO, 'bench', 'results', `${opts.profile ? 'profile' : 'run'}-${env.date.replace(/[:.]/g, '-')}.json`);
   mkdirSync(join(jsonPath, '..'), { recursive: true });

@@ -46,8 +46,9 @@ export function stackUnavailable() {
 const CLK_TCK = Number(spawnSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).stdout) || 100;
 
 /**
- * Counters of a process and all its threads: CPU seconds (utime + stime),
- * minor page faults, and bytes it caused to be read from storage (page-cache misses).
+ * Counters of a process and all its threads: CPU seconds (utime + stime, and
+ * stime alone: time in the kernel), minor page faults, and bytes it caused to
+ * be read from storage (page-cache misses).
  */
 export function sample(pid) {
   try {
@@ -55,9 +56,14 @@ export function sample(pid) {
     // Fields after "(comm) ": minflt is the 8th, utime and stime the 12th and 13th.
     const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
     const io = /^read_bytes:\s+(\d+)$/m.exec(readFileSync(`/proc/${pid}/io`, 'latin1'));
-    return { cpu: (Number(f[11]) + Number(f[12])) / CLK_TCK, minflt: Number(f[7]), readBytes: io === null ? NaN : Number(io[1]) };
+    return {
+      cpu: (Number(f[11]) + Number(f[12])) / CLK_TCK,
+      sys: Number(f[12]) / CLK_TCK,
+      minflt: Number(f[7]),
+      readBytes: io === null ? NaN : Number(io[1]),
+    };
   } catch {
-    return { cpu: NaN, minflt: NaN, readBytes: NaN };
+    return { cpu: NaN, sys: NaN, minflt: NaN, readBytes: NaN };
   }
 }
 
