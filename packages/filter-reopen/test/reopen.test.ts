@@ -33,11 +33,11 @@ describe('filter-reopen, with the flaky test plugin', () => {
       'pread 4 0 65536',
     ]);
     const log = s.server.stderr();
-    expect(log).toContain('reopen: debug: pread failed on context 1: EIO: pread failed on command; retry 1 of 5');
-    expect(log).toContain('reopen: debug: reopen after 100ms: pread failed on context 1 (EIO: pread failed on command)');
-    expect(log).toContain('reopen: debug: reopen after 200ms: pread failed on context 2');
-    expect(log).toContain('reopen: debug: reopen after 400ms: pread failed on context 3');
-    expect(log).toContain('reopen: debug: reopen: context 4 is open (size 65536)');
+    expect(log).toContain('reopen[1]: debug: pread failed on context 1: EIO: pread failed on command; retry 1 of 5');
+    expect(log).toContain('reopen[1]: debug: reopen after 100ms: pread failed on context 1 (EIO: pread failed on command)');
+    expect(log).toContain('reopen[1]: debug: reopen after 200ms: pread failed on context 2');
+    expect(log).toContain('reopen[1]: debug: reopen after 400ms: pread failed on context 3');
+    expect(log).toContain('reopen[1]: debug: reopen: context 4 is open (size 65536)');
   });
 
   it('a read that fails part way is read again whole', async () => {
@@ -285,7 +285,7 @@ assert h.pread(512, 0) == open(disk, "rb").read(512)
     await retried.sh(`assert h.pread(512, 0) == open(disk, "rb").read(512)`);
     expect(Date.now() - t0).toBeGreaterThanOrEqual(100);
     expect(retried.events().slice(0, 2)).toEqual(['open 1 failed EIO', 'open 2 rw']);
-    expect(retried.server.stderr()).toContain('reopen: debug: open failed: EIO: open 1 failed on command; retry 1 of 5 after 100ms');
+    expect(retried.server.stderr()).toContain('reopen[1]: debug: open failed: EIO: open 1 failed on command; retry 1 of 5 after 100ms');
 
     for (const params of [['retry-errors=ESHUTDOWN'], ['retries=0']]) {
       const refused = await start({ disk: 4096, control, params });

@@ -48,7 +48,7 @@ describe('--filter=reopen --filter=error file disk.img', () => {
 
     const log = server.stderr();
     const injected = log.match(/injecting EIO into \w+/g)?.length ?? 0;
-    const retried = log.match(/reopen: debug: \w+ failed on context \d+: EIO: injected EIO/g)?.length ?? 0;
+    const retried = log.match(/reopen\[\d+\]: debug: \w+ failed on context \d+: EIO: injected EIO/g)?.length ?? 0;
     expect(injected).toBeGreaterThan(0);
     expect(retried).toBe(injected);
   });
