@@ -49,7 +49,7 @@ export function nbdError(code: ErrnoCode | (string & {}), message?: string, caus
  */
 export function errorCode(error: unknown): string {
   if (typeof error === 'object' && error !== null && 'code' in error) {
-    const code = (error).code;
+    const code = error.code;
     if (typeof code === 'string' && /^E[A-Z0-9]+$/.test(code)) return code;
   }
   return 'EIO';
