@@ -1,35 +1,15 @@
 import { describe, expect, it } from 'vitest';
 import {
-  IHAVEOPT,
   NBD_CMD_FLUSH,
   NBD_CMD_READ,
   NBD_CMD_WRITE,
   NBD_OPT_GO,
   NBD_OPT_LIST,
-  NBD_REQUEST_MAGIC,
 } from '../src/protocol/constants.js';
 import { OptionData, OptionParser, optionReply, InvalidOption } from '../src/protocol/options.js';
 import { ProtocolError, RequestParser, type Request } from '../src/protocol/requests.js';
 import { blockStatusChunk, errorChunk, writeReadReplyHeader } from '../src/protocol/replies.js';
-
-function request(type: number, cookie: bigint, offset: bigint, count: number, flags = 0, payload?: Buffer): Buffer {
-  const h = Buffer.alloc(28);
-  h.writeUInt32BE(NBD_REQUEST_MAGIC, 0);
-  h.writeUInt16BE(flags, 4);
-  h.writeUInt16BE(type, 6);
-  h.writeBigUInt64BE(cookie, 8);
-  h.writeBigUInt64BE(offset, 16);
-  h.writeUInt32BE(count, 24);
-  return payload === undefined ? h : Buffer.concat([h, payload]);
-}
-
-function option(opt: number, data: Buffer): Buffer {
-  const h = Buffer.alloc(16);
-  h.writeBigUInt64BE(IHAVEOPT, 0);
-  h.writeUInt32BE(opt, 8);
-  h.writeUInt32BE(data.length, 12);
-  return Buffer.concat([h, data]);
-}
+import { option, request } from './wire.js';
 
 /** Feeds `stream` to `parse` split at `cut` and collects every item. */
 function feedSplit<T>(stream: Buffer, cuts: number[], push: (b: Buffer) => void, next: () => T | undefined): T[] {
