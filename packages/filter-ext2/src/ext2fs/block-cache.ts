@@ -37,24 +37,21 @@ export class BlockCache {
     if (hit !== undefined) return hit;
     let pending = this.loading.get(block);
     if (pending === undefined) {
-      pending = this.load(block);
+      // Forgotten once settled, failed or not: a failed read is tried again by the next get.
+      pending = this.load(block).finally(() => this.loading.delete(block));
       this.loading.set(block, pending);
     }
     return pending;
   }
 
   private async load(block: number): Promise<Uint8Array> {
-    try {
-      const buf = new Uint8Array(this.blockSize);
-      await this.device.read(buf, this.offsetOf(block));
-      const raced = this.blocks.get(block);
-      if (raced !== undefined) return raced;
-      this.blocks.set(block, buf);
-      this.evict();
-      return buf;
-    } finally {
-      this.loading.delete(block);
-    }
+    const buf = new Uint8Array(this.blockSize);
+    await this.device.read(buf, this.offsetOf(block));
+    const raced = this.blocks.get(block);
+    if (raced !== undefined) return raced;
+    this.blocks.set(block, buf);
+    this.evict();
+    return buf;
   }
 
   /** A zeroed, dirty buffer for a block just allocated (its old contents are never read). */
