@@ -81,6 +81,9 @@ describe('ext2 filter errors and read-only mounts', () => {
     const zeroes = join(dir, 'zeroes.img');
     writeFileSync(zeroes, Buffer.alloc(1024 * 1024));
     expect(await openFailure(['--filter=ext2', 'file', zeroes, 'ext2file=/x'])).toContain('not an ext2/3/4 filesystem (bad superblock magic 0x0)');
+    const tiny = join(dir, 'tiny.img');
+    writeFileSync(tiny, Buffer.alloc(1000));
+    expect(await openFailure(['--filter=ext2', 'file', tiny, 'ext2file=/x'])).toContain('the image (1000 bytes) is too small to hold an ext2/3/4 filesystem');
 
     const short = copy('short.img');
     truncateSync(short, 64 * 1024 * 1024);
