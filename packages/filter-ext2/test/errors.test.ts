@@ -1,7 +1,8 @@
-import { closeSync, copyFileSync, mkdirSync, openSync, rmSync, truncateSync, writeFileSync, writeSync } from 'node:fs';
+import { closeSync, copyFileSync, mkdirSync, openSync, readSync, rmSync, truncateSync, writeFileSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { nbdsh, run, runOk, startServer } from '@nbdkit-ts/testing';
+import { Superblock } from '../src/ext2fs/superblock.js';
 import { debugfs, fsck, KINDS, makeImage, makeTree, scratchDir, type Tree } from './fixtures.js';
 
 /** The error a server start fails with (its stderr). */
@@ -111,6 +112,43 @@ describe('ext2 filter errors and read-only mounts', () => {
     writeSync(fd, Buffer.from([0x7f]), 0, 1, table * blockSize + (ino - 1) * inodeSize + 0x08); // i_atime
     closeSync(fd);
     expect(await openFailure(['--filter=ext2', 'file', bad, 'ext2file=/disks/vm.img'])).toContain(`inode ${ino}: checksum does not match`);
+  });
+
+  it('refuses a corrupt superblock, an impossible block size, an encrypted file, a bad extent header and an extent block whose checksum does not match', async () => {
+    const sb = copy('bad-sb.img');
+    await debugfs(sb, 'ssv blocks_per_group 0', true);
+    expect(await openFailure(['--filter=ext2', 'file', sb, 'ext2file=/disks/vm.img'])).toContain('corrupt superblock: blocks per group 0');
+
+    // s_log_block_size 7 (128 KiB blocks), with the superblock checksum made right again.
+    const big = copy('bad-block-size.img');
+    const bytes = new Uint8Array(1024);
+    const bfd = openSync(big, 'r+');
+    readSync(bfd, bytes, 0, 1024, 1024);
+    new DataView(bytes.buffer).setUint32(0x18, 7, true);
+    new Superblock(bytes).updateChecksum();
+    writeSync(bfd, bytes, 0, 1024, 1024);
+    closeSync(bfd);
+    expect(await openFailure(['--filter=ext2', 'file', big, 'ext2file=/disks/vm.img'])).toContain('unsupported block size 2^(10+7)');
+
+    const enc = copy('encrypted-file.img');
+    await debugfs(enc, 'sif /disks/vm.img flags 0x80800', true);
+    const ino = /Inode: (\d+)/.exec(await debugfs(enc, 'stat /disks/vm.img'))?.[1] as string;
+    expect(await openFailure(['--filter=ext2', 'file', enc, 'ext2file=/disks/vm.img'])).toContain(`inode ${ino}: the file is encrypted`);
+
+    const magic = copy('bad-magic.img');
+    await debugfs(magic, 'sif /disks/vm.img block[0] 0x0001f30b', true);
+    expect(await openFailure(['--filter=ext2', 'file', magic, 'ext2file=/disks/vm.img'])).toContain(`inode ${ino}: bad extent header magic 0xf30b`);
+
+    const tree = copy('bad-tree.img');
+    const leaf = Number(/^\s*0\/\s*1\s+1\/\s*1\s+\d+\s+-\s+\d+\s+(\d+)/m.exec(await debugfs(tree, 'ex /disks/frag.img'))?.[1]);
+    const frag = /Inode: (\d+)/.exec(await debugfs(tree, 'stat /disks/frag.img'))?.[1] as string;
+    expect(leaf).toBeGreaterThan(0);
+    const fd = openSync(tree, 'r+');
+    writeSync(fd, Buffer.from([0xff]), 0, 1, leaf * 4096 + 12 * 100); // an unused entry slot
+    closeSync(fd);
+    expect(await openFailure(['--filter=ext2', 'file', tree, 'ext2file=/disks/frag.img'])).toContain(
+      `inode ${frag}: extent block ${leaf}: checksum does not match`,
+    );
   });
 
   it('refuses unknown incompatible features, naming them', async () => {

@@ -51,7 +51,7 @@ export interface Tree {
 /**
  * Writes the tree every image is made from: a plain file, a large sparse
  * one reaching into triple-indirect blocks with 1 KiB blocks, a smaller
- * sparse one to write to, two files small
+ * sparse one to write to, a fragmented one, two files small
  * enough for inline data, a directory big enough for an htree index, a
  * symbolic link, a FIFO and a nearly empty preallocation target.
  */
@@ -83,6 +83,15 @@ export function makeTree(root: string): Tree {
       [5 * MiB, randomBytes(70_000, 9)],
       [16 * MiB - 4096, randomBytes(4096, 10)],
     ]),
+  );
+  // Eight separate runs of data: more extents than the inode holds, so mke2fs gives it a tree block.
+  files.set(
+    '/disks/frag.img',
+    writeSparse(
+      join(dir, 'disks/frag.img'),
+      8 * MiB,
+      Array.from({ length: 8 }, (_, i): [number, Buffer] => [i * MiB, randomBytes(65536, 20 + i)]),
+    ),
   );
   files.set('/prealloc.img', writeSparse(join(dir, 'prealloc.img'), MiB, [[MiB - 4096, Buffer.alloc(4096, 0x5a)]]));
   add('/tiny.txt', Buffer.from('forty bytes of text in the inode itself\n'));

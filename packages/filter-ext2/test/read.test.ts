@@ -16,7 +16,7 @@ async function allocationMap(uri: string): Promise<MapEntry[]> {
 }
 
 const KINDS: Kind[] = ['ext2', 'ext3', 'ext4', 'ext4-csum-inline', 'ext4-64k'];
-const FILES = ['/disks/vm.img', '/disks/sparse.img', '/disks/holes.img', '/tiny.txt', '/small.bin', '/many/target.bin'];
+const FILES = ['/disks/vm.img', '/disks/sparse.img', '/disks/holes.img', '/disks/frag.img', '/tiny.txt', '/small.bin', '/many/target.bin'];
 
 describe('reading files out of ext2/3/4 images', () => {
   let dir: string;
