@@ -90,7 +90,8 @@ export function makeTree(root: string): Tree {
     writeSparse(
       join(dir, 'disks/frag.img'),
       8 * MiB,
-      Array.from({ length: 8 }, (_, i): [number, Buffer] => [i * MiB, randomBytes(65536, 20 + i)]),
+      // The last run ends the file (see sparse.img).
+      Array.from({ length: 8 }, (_, i): [number, Buffer] => [i < 7 ? i * MiB : 8 * MiB - 65536, randomBytes(65536, 20 + i)]),
     ),
   );
   files.set('/prealloc.img', writeSparse(join(dir, 'prealloc.img'), MiB, [[MiB - 4096, Buffer.alloc(4096, 0x5a)]]));
