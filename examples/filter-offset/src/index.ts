@@ -4,14 +4,16 @@
  *
  * @packageDocumentation
  */
-import { API_VERSION, defineFilter, type FilterHandle } from '@nbdkit-ts/core';
+import { defineFilter, type FilterHandle } from '@nbdkit-ts/core';
 import { Window } from './window.js';
 import { windowHandle } from './window-handle.js';
 
 export default defineFilter<FilterHandle>(() => {
   const window = new Window();
   return {
-    apiVersion: API_VERSION,
+    // The API version this layer was written for, as a literal: the server refuses it when
+    // it implements another one (API_VERSION would always agree with the core installed).
+    apiVersion: 1,
     name: 'offset',
     version: '1.0.0',
     description: 'serve a window of the disk beneath: from an offset, for a length',

@@ -6,13 +6,15 @@
  */
 import { statSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { API_VERSION, definePlugin, errorMessage, type PluginHandle } from '@nbdkit-ts/core';
+import { definePlugin, errorMessage, type PluginHandle } from '@nbdkit-ts/core';
 import { SplitDisk } from './split-disk.js';
 
 export default definePlugin<PluginHandle>(() => {
   const files: string[] = [];
   return {
-    apiVersion: API_VERSION,
+    // The API version this layer was written for, as a literal: the server refuses it when
+    // it implements another one (API_VERSION would always agree with the core installed).
+    apiVersion: 1,
     name: 'split',
     version: '1.0.0',
     description: 'serve several files, one after the other, as one disk',

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { constants } from 'node:os';
 import { resolve } from 'node:path';
-import { API_VERSION, DATA_METHODS, defineFilter, nbdError, parseSize, type Context, type DataMethods, type FilterHandle, type Next } from '@nbdkit-ts/core';
+import { DATA_METHODS, defineFilter, nbdError, parseSize, type Context, type DataMethods, type FilterHandle, type Next } from '@nbdkit-ts/core';
 
 type Call = keyof DataMethods;
 
@@ -93,7 +93,9 @@ function faultyHandle(ctx: Context, f: Faults): FilterHandle {
 export default defineFilter<FilterHandle>(() => {
   const faults: Faults = { error: 'EIO', calls: new Set(DATA_METHODS), offset: 0n, length: undefined, file: undefined };
   return {
-    apiVersion: API_VERSION,
+    // The API version this layer was written for, as a literal: the server refuses it when
+    // it implements another one (API_VERSION would always agree with the core installed).
+    apiVersion: 1,
     name: 'fault',
     version: '1.0.0',
     description: 'fail data calls touching a range, for tests',
