@@ -5,7 +5,17 @@ const NBD_CMD_WRITE = 1;
 
 /** Opens a connection that enters transmission on the default export. */
 export async function openExport(socket: string): Promise<RawClient> {
-  const c = await RawClient.connect(socket);
+  let c: RawClient;
+  for (let attempt = 0; ; attempt++) {
+    try {
+      c = await RawClient.connect(socket);
+      break;
+    } catch (e) {
+      // The socket file appears at bind(), a moment before listen().
+      if ((e as { code?: string }).code !== 'ECONNREFUSED' || attempt >= 20) throw e;
+      await new Promise((r) => setTimeout(r, 50));
+    }
+  }
   await c.handshake();
   const go = await c.go();
   if (go.type !== 1) throw new Error(`NBD_OPT_GO failed: 0x${go.type.toString(16)}`);
