@@ -119,6 +119,10 @@ describe('the nbdkit-ts command line', () => {
       [['-f', '-U', '-', 'nosuchplugin'], /plugin "nosuchplugin" not found\. Looked for:\n\s+@nbdkit-ts\/plugin-nosuchplugin from/],
       [['-f', '-U', '-', '--filter=nosuch', 'file', image], /filter "nosuch" not found[\s\S]*nbdkit-ts-filter-nosuch from[\s\S]*NBDKIT_TS_PATH/],
       [['-f', '-U', '-', '-D', 'bad', 'file', image], /-D bad: expected LAYER\.FLAG=N/],
+      [['-f', '-U', '-', '--handshake-timeout=soon', 'file', image], /--handshake-timeout=soon: not a number of seconds/],
+      [['-f', '-U', '-', '--request-timeout=-1', 'file', image], /--request-timeout=-1: not a number of seconds/],
+      [['-f', '-U', '-', '--shutdown-timeout', '1s', 'file', image], /--shutdown-timeout=1s: not a number of seconds/],
+      [['-f', '-U', '-', '--max-connections=0', 'file', image], /--max-connections=0: not a whole number of at least 1/],
     ];
     for (const [args, message] of cases) {
       const r = await nbdkitTs(args);

@@ -12,6 +12,7 @@ export const TEST_TOOLS: Readonly<Record<string, string>> = {
   debugfs: 'e2fsprogs',
   e2fsck: 'e2fsprogs',
   nbdkit: 'nbdkit',
+  openssl: 'openssl',
 };
 
 /** PATH with /usr/bin first: nbdsh needs the system python3, which has the nbd module. */

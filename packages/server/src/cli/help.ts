@@ -17,14 +17,14 @@ Options:
                          then stop the server and exit with CMD's status
   -P, --pidfile FILE     write the server's process id to FILE once listening
       --exit-with-parent stop when the parent process exits
-      --tls=off|on|require  TLS: none, at the client's choice, or before anything else
+      --tls=off|on|require  TLS: none (default), at the client's choice, or before anything else
       --tls-certificates DIR  ca-cert.pem, server-cert.pem, server-key.pem for TLS
       --tls-verify-peer  ask clients for a certificate signed by ca-cert.pem
       --tls-psk FILE     authenticate clients by pre-shared keys (username:hexkey lines)
-      --max-connections N    serve at most N connections at once (default 1024)
-      --handshake-timeout S  drop clients that have not finished the handshake in S seconds (default 5)
-      --request-timeout S    fail a request (EIO) that the plugin has not answered in S seconds
-      --shutdown-timeout S   on SIGTERM, drop what is still running after S seconds (default 10)
+      --max-connections N  serve at most N connections at once (default 1024)
+      --handshake-timeout S  drop a client not in transmission after S seconds (default 5)
+      --request-timeout S  fail with EIO a request the layers have not answered in S seconds
+      --shutdown-timeout S  on SIGTERM, drop what still runs after S seconds (default 10)
   -v, --verbose          debug messages
   -D, --debug L.F=N      set debug flag F of layer L to N
   -V, --version          print the version of the server and of each layer
