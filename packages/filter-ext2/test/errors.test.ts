@@ -114,7 +114,7 @@ describe('ext2 filter errors and read-only mounts', () => {
     expect(await openFailure(['--filter=ext2', 'file', bad, 'ext2file=/disks/vm.img'])).toContain(`inode ${ino}: checksum does not match`);
   });
 
-  it('refuses a corrupt superblock, an impossible block size, an encrypted file, a bad extent header and an extent block whose checksum does not match', async () => {
+  it('refuses a corrupt superblock, an impossible block size, a group descriptor whose checksum does not match, an encrypted file, a bad extent header and an extent block whose checksum does not match', async () => {
     const sb = copy('bad-sb.img');
     await debugfs(sb, 'ssv blocks_per_group 0', true);
     expect(await openFailure(['--filter=ext2', 'file', sb, 'ext2file=/disks/vm.img'])).toContain('corrupt superblock: blocks per group 0');
@@ -129,6 +129,13 @@ describe('ext2 filter errors and read-only mounts', () => {
     writeSync(bfd, bytes, 0, 1024, 1024);
     closeSync(bfd);
     expect(await openFailure(['--filter=ext2', 'file', big, 'ext2file=/disks/vm.img'])).toContain('unsupported block size 2^(10+7)');
+
+    // A byte of group descriptor 0 (bg_itable_unused, in the block after the superblock's).
+    const gd = copy('bad-gd.img');
+    const gfd = openSync(gd, 'r+');
+    writeSync(gfd, Buffer.from([0x55]), 0, 1, 4096 + 0x1c);
+    closeSync(gfd);
+    expect(await openFailure(['--filter=ext2', 'file', gd, 'ext2file=/disks/vm.img'])).toContain('group descriptor 0: checksum does not match');
 
     const enc = copy('encrypted-file.img');
     await debugfs(enc, 'sif /disks/vm.img flags 0x80800', true);
