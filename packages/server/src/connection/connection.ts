@@ -165,8 +165,6 @@ export class Connection {
     const flagBytes = await this.waitFor(() => this.options?.takeRaw(4));
     if (flagBytes === undefined) return undefined;
     const { noZeroes } = checkClientFlags(flagBytes.readUInt32BE(0));
-    // eslint-disable-next-line @typescript-eslint/no-this-alias
-    const self = this;
     return negotiate(
       this.core,
       {
@@ -174,9 +172,7 @@ export class Connection {
         send: (b) => this.writer.send(b),
         scopeFor: (exportName, readonly) => this.scopeFor(exportName, readonly),
         startTls: () => this.startTls(),
-        get tls() {
-          return self.tls;
-        },
+        tls: () => this.tls,
         refusal: this.refusal,
       },
       noZeroes,

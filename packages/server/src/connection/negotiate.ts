@@ -60,7 +60,7 @@ export interface HandshakeIO {
   /** Runs the TLS handshake (after the ACK of NBD_OPT_STARTTLS); throws ProtocolError when it fails. */
   startTls(): Promise<void>;
   /** Whether the connection runs over TLS by now. */
-  readonly tls: boolean;
+  tls(): boolean;
   /** Set when the connection is refused (too many connections): every option gets NBD_REP_ERR_POLICY with this text. */
   readonly refusal: string | undefined;
 }
@@ -118,7 +118,7 @@ class OptionError extends Error {
  * export, or undefined when the client aborted or went away.
  */
 export async function negotiate(core: ServerCore, io: HandshakeIO, noZeroes: boolean): Promise<Negotiated | undefined> {
-  const client = () => ({ readonly: core.readonly, tls: io.tls });
+  const client = () => ({ readonly: core.readonly, tls: io.tls() });
   let structured = false;
   let meta: { exportName: string; on: boolean } | undefined;
   const reply = (option: number, type: number, data?: Uint8Array) => io.send(optionReply(option, type, data));
@@ -153,7 +153,7 @@ export async function negotiate(core: ServerCore, io: HandshakeIO, noZeroes: boo
       reply(option, NBD_REP_ERR_POLICY, Buffer.from(io.refusal));
       continue;
     }
-    if (tlsRequired && !io.tls && option !== NBD_OPT_STARTTLS && option !== NBD_OPT_ABORT) {
+    if (tlsRequired && !io.tls() && option !== NBD_OPT_STARTTLS && option !== NBD_OPT_ABORT) {
       if (option === NBD_OPT_EXPORT_NAME) throw new ProtocolError('NBD_OPT_EXPORT_NAME without TLS, which --tls=require demands');
       reply(option, NBD_REP_ERR_TLS_REQD, Buffer.from('TLS is required: send NBD_OPT_STARTTLS first'));
       continue;
@@ -186,7 +186,7 @@ export async function negotiate(core: ServerCore, io: HandshakeIO, noZeroes: boo
         case NBD_OPT_STARTTLS:
           if (core.tls === undefined) throw new OptionError(NBD_REP_ERR_UNSUP, 'TLS is not enabled on this server (--tls)');
           if (data.length !== 0) throw new OptionError(NBD_REP_ERR_INVALID, 'NBD_OPT_STARTTLS with data');
-          if (io.tls) throw new OptionError(NBD_REP_ERR_INVALID, 'TLS is already on');
+          if (io.tls()) throw new OptionError(NBD_REP_ERR_INVALID, 'TLS is already on');
           reply(option, NBD_REP_ACK);
           await io.startTls();
           // What was negotiated in clear text does not carry over.
