@@ -1,4 +1,4 @@
-import { closeSync, fdatasync, fstatSync, readSync, writeSync } from 'node:fs';
+import { closeSync, fdatasync, fstatSync, read, readSync, write, writeSync } from 'node:fs';
 import {
   Flag,
   nbdError,
@@ -21,6 +21,43 @@ function datasync(fd: number): Promise<void> {
   return new Promise((resolve, reject) => fdatasync(fd, (e) => (e === null ? resolve() : reject(e))));
 }
 
+/**
+ * Reads and writes from this size on go to the thread pool: copying them
+ * takes long enough that the event loop should go on serving sockets
+ * meanwhile. Smaller ones are done on the event loop's thread, where a
+ * page-cache hit costs less than the hop to the pool.
+ */
+const THREAD_POOL_FROM = 128 * 1024;
+
+/** Reads all of `buf` at `at` on the thread pool. */
+function readOnPool(fd: number, buf: Uint8Array, at: number): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const step = (done: number): void => {
+      read(fd, buf, done, buf.length - done, at + done, (e, n) => {
+        if (e !== null) reject(e);
+        else if (n === 0) reject(nbdError('EIO', `read at ${at + done}: unexpected end of file`));
+        else if (done + n < buf.length) step(done + n);
+        else resolve();
+      });
+    };
+    step(0);
+  });
+}
+
+/** Writes all of `buf` at `at` on the thread pool. */
+function writeOnPool(fd: number, buf: Uint8Array, at: number): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const step = (done: number): void => {
+      write(fd, buf, done, buf.length - done, at + done, (e, n) => {
+        if (e !== null) reject(e);
+        else if (done + n < buf.length) step(done + n);
+        else resolve();
+      });
+    };
+    step(0);
+  });
+}
+
 /** What a handle is given besides its file. */
 export interface HandleOptions {
   /** The native calls, or undefined where they could not be loaded. */
@@ -33,9 +70,9 @@ export interface HandleOptions {
 }
 
 /**
- * One open file. Reads and writes are done on the event loop's thread (a
- * page-cache hit costs microseconds, far less than a hop to the thread
- * pool); fdatasync goes to the thread pool. With the native calls, trim
+ * One open file. Small reads and writes are done on the event loop's thread
+ * (a page-cache hit costs microseconds, far less than a hop to the thread
+ * pool); large ones and fdatasync go to the thread pool. With the native calls, trim
  * punches holes, zero deallocates or zeroes in place, extents come from
  * SEEK_DATA/SEEK_HOLE and cache is posix_fadvise WILLNEED; without them only
  * reads, writes and flushes are offered and the server emulates the rest.
@@ -90,8 +127,9 @@ export class FileHandle implements PluginHandle {
     };
   }
 
-  pread(buf: Uint8Array, offset: bigint): void {
+  pread(buf: Uint8Array, offset: bigint): void | Promise<void> {
     const at = toSafeNumber(offset, 'offset');
+    if (buf.length >= THREAD_POOL_FROM) return readOnPool(this.fd, buf, at);
     let done = 0;
     while (done < buf.length) {
       const n = readSync(this.fd, buf, done, buf.length - done, at + done);
@@ -103,6 +141,10 @@ export class FileHandle implements PluginHandle {
   pwrite(buf: Uint8Array, offset: bigint, flags: number): void | Promise<void> {
     // A number position: Node's writeSync ignores a bigint one and writes at the file position.
     const at = toSafeNumber(offset, 'offset');
+    if (buf.length >= THREAD_POOL_FROM) {
+      const written = writeOnPool(this.fd, buf, at);
+      return flags & Flag.FUA ? written.then(() => datasync(this.fd)) : written;
+    }
     let done = 0;
     while (done < buf.length) done += writeSync(this.fd, buf, done, buf.length - done, at + done);
     if (flags & Flag.FUA) return datasync(this.fd);
@@ -153,17 +195,16 @@ export class UncachedFileHandle extends FileHandle {
     this.evictor = new PageCacheEvictor(options.native, file.fd);
   }
 
-  override pread(buf: Uint8Array, offset: bigint): void {
-    super.pread(buf, offset);
-    this.evictor.afterRead(Number(offset), buf.length);
+  override pread(buf: Uint8Array, offset: bigint): void | Promise<void> {
+    const read = super.pread(buf, offset);
+    if (read === undefined) this.evictor.afterRead(Number(offset), buf.length);
+    else return read.then(() => this.evictor.afterRead(Number(offset), buf.length));
   }
 
   override pwrite(buf: Uint8Array, offset: bigint, flags: number): void | Promise<void> {
-    const durable = super.pwrite(buf, offset, flags);
-    const evicted = this.evictor.afterWrite(Number(offset), buf.length);
-    if (durable === undefined) return evicted;
-    if (evicted === undefined) return durable;
-    return Promise.all([durable, evicted]).then(() => undefined);
+    const written = super.pwrite(buf, offset, flags);
+    if (written === undefined) return this.evictor.afterWrite(Number(offset), buf.length);
+    return written.then(() => this.evictor.afterWrite(Number(offset), buf.length));
   }
 
   override async close(): Promise<void> {
