@@ -13,6 +13,13 @@ export const TEST_TOOLS: Readonly<Record<string, string>> = {
   e2fsck: 'e2fsprogs',
   nbdkit: 'nbdkit',
   openssl: 'openssl',
+  fincore: 'util-linux',
+  losetup: 'mount',
+  chattr: 'e2fsprogs',
+  'ceph-mon': 'ceph-mon',
+  'ceph-osd': 'ceph-osd',
+  radosgw: 'radosgw',
+  ceph: 'ceph-common',
 };
 
 /** PATH with /usr/bin first: nbdsh needs the system python3, which has the nbd module. */
