@@ -133,13 +133,21 @@ async function parallel(task) {
   }));
 }
 
-/** One sequential write and read of SIZE bytes as objects, then their removal. */
-async function rawRun(client, bucket) {
-  const body = randomFillSync(Buffer.alloc(OBJECT));
-  const write = await measured(() => parallel((i) => client.put(bucket, `o${i}`, body)), ownCpu);
-  const read = await measured(() => parallel((i) => client.get(bucket, `o${i}`)), ownCpu);
-  await parallel((i) => client.delete(bucket, `o${i}`));
-  return { write, read };
+/**
+ * One sequential write and read of SIZE bytes as objects, then their removal,
+ * with a new client (the store drops keep-alive connections left idle).
+ */
+async function rawRun(makeClient, bucket) {
+  const client = makeClient();
+  try {
+    const body = randomFillSync(Buffer.alloc(OBJECT));
+    const write = await measured(() => parallel((i) => client.put(bucket, `o${i}`, body)), ownCpu);
+    const read = await measured(() => parallel((i) => client.get(bucket, `o${i}`)), ownCpu);
+    await parallel((i) => client.delete(bucket, `o${i}`));
+    return { write, read };
+  } finally {
+    client.close();
+  }
 }
 
 
@@ -186,10 +194,12 @@ const servers = [];
 try {
   const info = JSON.parse(sh(CLUSTER, ['start', cluster], { MEMSTORE_BYTES: String(SIZE * 4 + 512 * MiB) }).trim().split('\n').at(-1));
   const endpoint = info.endpoint;
-  const minimal = minimalClient(endpoint, info.accessKey, info.secretKey);
-  await minimal.createBucket('raw');
-  await minimal.createBucket('disks');
-  const sdk = sdkClient(endpoint, info.accessKey, info.secretKey);
+  const minimal = () => minimalClient(endpoint, info.accessKey, info.secretKey);
+  const sdk = () => sdkClient(endpoint, info.accessKey, info.secretKey);
+  const admin = minimal();
+  await admin.createBucket('raw');
+  await admin.createBucket('disks');
+  admin.close();
   const signed = await startPlugin(endpoint, info, 'signed', []);
   servers.push(signed);
   const unsigned = await startPlugin(endpoint, info, 'unsigned', ['payload-signing=no']);
@@ -210,8 +220,6 @@ try {
       process.stderr.write(`run ${run + 1}: ${r.name}: write ${m.write.rate.toFixed(1)} MiB/s, read ${m.read.rate.toFixed(1)} MiB/s\n`);
     }
   }
-  minimal.close();
-  sdk.close();
   const base = results[0];
   const load = loadavg().map((l) => l.toFixed(1)).join(' ');
   console.log(`\n${SIZE / MiB} MiB, objects of ${OBJECT / MiB} MiB, ${CONNECTIONS} requests in flight, best of ${RUNS} runs (MiB/s); load average at the end ${load}\n`);

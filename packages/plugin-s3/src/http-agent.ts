@@ -14,8 +14,13 @@ const lookupLocalhost: LookupFunction = (hostname, options, callback) => {
   lookup(name, options, callback);
 };
 
-/** Keep-alive agents for http and https holding at most `sockets` connections each. */
+/**
+ * Keep-alive agents for http and https holding at most `sockets`
+ * connections each. An idle connection is closed after 15 s, before stores
+ * close it themselves (radosgw after 65 s), so that a request is rarely
+ * sent on a connection the store is closing.
+ */
 export function keepAliveAgents(sockets: number): { httpAgent: HttpAgent; httpsAgent: HttpsAgent } {
-  const options = { keepAlive: true, maxSockets: sockets, maxFreeSockets: sockets, lookup: lookupLocalhost };
+  const options = { keepAlive: true, maxSockets: sockets, maxFreeSockets: sockets, timeout: 15_000, lookup: lookupLocalhost };
   return { httpAgent: new HttpAgent(options), httpsAgent: new HttpsAgent(options) };
 }
