@@ -120,7 +120,8 @@ while h.aio_in_flight() > 0:
   it('serialize-connections makes a second client wait for the first, and drops multi-conn', async () => {
     const { def, calls } = memoryPlugin({ concurrency: 'serialize-connections', multiConn: true });
     const uri = await serve(await createServer({ plugin: def }));
-    expect(JSON.parse((await run('nbdinfo', ['--json', uri])).stdout).exports[0].can_multi_conn).toBe(false);
+    const info = JSON.parse((await run('nbdinfo', ['--json', uri])).stdout) as { exports: { can_multi_conn: boolean }[] };
+    expect(info.exports[0]?.can_multi_conn).toBe(false);
     calls.events.length = 0;
     await Promise.all([nbdsh(uri, 'import time\ntime.sleep(0.3)\nh.pread(1, 0)'), nbdsh(uri, 'import time\ntime.sleep(0.3)\nh.pread(1, 0)')]);
     const opens = calls.events.filter((e) => e.startsWith('open') || e === 'close');
