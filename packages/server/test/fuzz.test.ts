@@ -228,5 +228,5 @@ describe('fuzzing the running server', () => {
     expect(server.child.exitCode).toBeNull();
     expect(server.stderr()).not.toMatch(/unhandled|uncaught|TypeError|RangeError|ReferenceError|\n\s+at /i);
     expect(await server.stop()).toBe(0);
-  });
+  }, SECONDS * 1000 + 60_000);
 });
