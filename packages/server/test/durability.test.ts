@@ -1,6 +1,6 @@
 import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest';
 import { startServer, tempDir } from '@nbdkit-ts/testing';
 import { openExport } from './storm-client.js';
 
@@ -43,6 +43,8 @@ describe('SIGKILL in a stream of FUA and flushed writes', () => {
       const image = join(dir, 'disk.img');
       writeFileSync(image, Buffer.alloc(BLOCK * BLOCKS));
       const server = await startServer(['file', image]);
+      // Whatever fails below, the server of this round does not outlive it.
+      onTestFinished(async () => void (await server.stop('SIGKILL')));
       const c = await openExport(server.socket);
       const random = rng(round + 1);
       const killAfter = 3 + random(60);
