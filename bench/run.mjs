@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // nbdkit-ts against nbdkit (C) on the same image, in interleaved rounds. See bench/README.md.
 import { spawn, spawnSync } from 'node:child_process';
-import { appendFileSync, existsSync, mkdirSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { appendFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { basename, join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -126,6 +126,17 @@ function checkTools() {
     const r = spawnSync(tool, args, { encoding: 'utf8' });
     if (r.status !== 0) die(`${tool} ${args.join(' ')} failed: install nbdkit, fio (with the nbd engine), libnbd-bin and python3`);
   }
+}
+
+/** The newest modification time of the built JavaScript the nbdkit-ts servers load. */
+function distBuilt() {
+  let newest = 0;
+  for (const pkg of ['server', 'core', 'plugin-file', 'filter-reopen', 'filter-multi-conn']) {
+    const dir = join(REPO, 'packages', pkg, 'dist');
+    if (!existsSync(dir)) continue;
+    for (const f of readdirSync(dir, { recursive: true })) newest = Math.max(newest, statSync(join(dir, f)).mtimeMs);
+  }
+  return new Date(newest).toISOString();
 }
 
 function firstLine(cmd, args) {
@@ -330,7 +341,7 @@ async function main() {
     type: 'env', date: new Date().toISOString(), kernel: firstLine('uname', ['-r']), cpus: firstLine('nproc', []),
     loadavg_start: loadavg(), node: process.version, nbdkit: firstLine('nbdkit', ['--version']),
     fio: firstLine('fio', ['--version']), nbdcopy: firstLine('nbdcopy', ['--version']),
-    commit: firstLine('git', ['-C', REPO, 'rev-parse', '--short', 'HEAD']),
+    commit: firstLine('git', ['-C', REPO, 'rev-parse', '--short', 'HEAD']), dist_built: distBuilt(),
     image_bytes: imageBytes, rounds: opts.rounds, runtime_s: opts.runtime, ramp_s: opts.ramp, warmup_s: opts.warmup,
     cache_reset: opts.cacheReset, quick: opts.quick, profile: opts.profile !== undefined,
     servers: Object.fromEntries(Object.entries(SERVERS).map(([k, s]) => [k, s.argv('IMG', 'SOCK').join(' ')])),
@@ -356,7 +367,7 @@ async function main() {
   let summary;
   if (opts.profile === undefined) {
     summary = summarise(runs, opts.rssLimit);
-    console.log(`\n${opts.quick ? 'quick run' : 'run'} of ${env.date}, ${env.cpus} CPUs, kernel ${env.kernel}, node ${env.node}, ${env.nbdkit}, commit ${env.commit}`);
+    console.log(`\n${opts.quick ? 'quick run' : 'run'} of ${env.date}, ${env.cpus} CPUs, kernel ${env.kernel}, node ${env.node}, ${env.nbdkit}, commit ${env.commit} (dist built ${env.dist_built})`);
     console.log(`image ${imageBytes} bytes, ${opts.rounds} rounds, fio ${opts.runtime} s + ${opts.ramp} s ramp, warm-up ${opts.warmup} s, load average ${env.loadavg_start.map((x) => x.toFixed(1)).join(' ')} -> ${env.loadavg_end.map((x) => x.toFixed(1)).join(' ')}\n`);
     console.log(formatTables(summary, opts.rssLimit));
     if (summary.some((s) => s.group === 'memory' && !s.rss_pass)) exit = 3;
