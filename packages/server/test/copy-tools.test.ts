@@ -57,6 +57,7 @@ describe('qemu-io, nbdcopy and many connections', () => {
       '--size=8M',
       '--offset_increment=16M',
       '--verify=crc32c',
+      '--verify_state_save=0',
       '--do_verify=1',
       '--group_reporting',
     ]);

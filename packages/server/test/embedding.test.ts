@@ -97,7 +97,13 @@ describe('the embedding API', () => {
   });
 
   it('enforces the strictest concurrency in the stack', async () => {
-    const script = `
+    // Every client connects, waits until all are connected (files in a folder as the
+    // barrier), then sends 8 reads at once: their connections overlap whatever the load.
+    const script = (barrier: string, index: number, connections: number) => `
+import os, time
+open(os.path.join("${barrier}", "${index}"), "w").close()
+while len(os.listdir("${barrier}")) < ${connections}:
+    time.sleep(0.01)
 bufs = [nbd.Buffer(512) for _ in range(8)]
 for i, b in enumerate(bufs):
     h.aio_pread(b, i * 512)
@@ -105,9 +111,11 @@ while h.aio_in_flight() > 0:
     h.poll(-1)
 `;
     const measure = async (concurrency: 'parallel' | 'serialize-requests' | 'serialize-all-requests' | 'serialize-connections', connections: number) => {
-      const { def, calls } = memoryPlugin({ concurrency, readDelay: 20 });
+      const { def, calls } = memoryPlugin({ concurrency, readDelay: 50 });
       const uri = await serve(await createServer({ plugin: def }));
-      await Promise.all(Array.from({ length: connections }, () => nbdsh(uri, script)));
+      const barrier = tempDir();
+      cleanups.push(() => rmSync(barrier, { recursive: true, force: true }));
+      await Promise.all(Array.from({ length: connections }, (_, i) => nbdsh(uri, script(barrier, i, connections))));
       return calls.maxActive;
     };
     expect(await measure('parallel', 1)).toBeGreaterThan(1);

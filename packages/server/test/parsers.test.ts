@@ -23,7 +23,8 @@ function feedSplit<T>(stream: Buffer, cuts: number[], push: (b: Buffer) => void,
   return out;
 }
 
-const plain = (r: Request) => ({ ...r, payload: r.payload === undefined ? undefined : Buffer.from(r.payload).toString('hex') });
+// Whether a payload was copied depends on where the stream was split; the requests do not.
+const plain = ({ copied: _copied, ...r }: Request) => ({ ...r, payload: r.payload === undefined ? undefined : Buffer.from(r.payload).toString('hex') });
 
 describe('RequestParser', () => {
   const payload = Buffer.from('0123456789abcdef0123456789abcdef');

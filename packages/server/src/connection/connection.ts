@@ -11,6 +11,7 @@ import { ReplyWriter } from './reply-writer.js';
 import { Serializer } from './serializer.js';
 import type { ServerCore } from './server-core.js';
 import { startTls } from './tls.js';
+import { payloadBuffer } from './buffers.js';
 import { runRequest } from './transmission.js';
 
 /** Requests in flight on one connection before the server stops reading from it. */
@@ -142,7 +143,7 @@ export class Connection {
     this.debug(`transmission${this.tls ? ' over TLS' : ''}: export "${n.exportName}" size ${n.context.capabilities.size} flags 0x${n.eflags.toString(16)}`);
     const rest = (this.options as OptionParser).drain();
     this.options = undefined;
-    this.requests = new RequestParser(MAX_REQUEST_SIZE);
+    this.requests = new RequestParser(MAX_REQUEST_SIZE, payloadBuffer);
     if (rest.length > 0) this.requests.push(rest);
     this.pump();
     await new Promise<void>((resolve) => {

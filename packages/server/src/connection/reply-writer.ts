@@ -15,17 +15,19 @@ export class ReplyWriter {
     this.socket.uncork();
   };
 
-  /** Queues the buffers of one reply. */
-  send(first: Uint8Array, second?: Uint8Array): void {
+  /** Queues one reply; `written` runs once the socket is done with it (or failed). */
+  send(reply: Uint8Array, written?: () => void): void {
     const s = this.socket;
-    if (s.destroyed || s.writableEnded) return;
+    if (s.destroyed || s.writableEnded) {
+      written?.();
+      return;
+    }
     if (!this.corked) {
       this.corked = true;
       s.cork();
       process.nextTick(this.uncork);
     }
-    s.write(first);
-    if (second !== undefined) s.write(second);
+    s.write(reply, written);
   }
 
   /** Bytes queued and not yet handed to the kernel. */

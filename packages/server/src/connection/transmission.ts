@@ -29,7 +29,7 @@ import {
 } from '../protocol/replies.js';
 import type { Request } from '../protocol/requests.js';
 import type { Negotiated } from './negotiate.js';
-import { replyBuffer } from './reply-buffers.js';
+import { isRecycled, releaseBuffer, replyBuffer } from './buffers.js';
 import type { ReplyWriter } from './reply-writer.js';
 
 const KNOWN_FLAGS = NBD_CMD_FLAG_FUA | NBD_CMD_FLAG_NO_HOLE | NBD_CMD_FLAG_DF | NBD_CMD_FLAG_REQ_ONE | NBD_CMD_FLAG_FAST_ZERO;
@@ -138,6 +138,7 @@ export function runRequest(req: Request, n: Negotiated, out: ReplyWriter, log: (
       }
     }
   } catch (e) {
+    release(req, readBuf);
     fail(req, n, out, e, log);
     return undefined;
   }
@@ -147,15 +148,25 @@ export function runRequest(req: Request, n: Negotiated, out: ReplyWriter, log: (
   }
   return call.then(
     () => reply(req, n, out, log, readBuf, extents),
-    (e: unknown) => fail(req, n, out, e, log),
+    (e: unknown) => {
+      release(req, readBuf);
+      fail(req, n, out, e, log);
+    },
   );
+}
+
+/** Gives back the buffers of a request that will send no data. */
+function release(req: Request, readBuf: Buffer | undefined): void {
+  if (req.copied) releaseBuffer(req.payload as Buffer);
+  if (readBuf !== undefined) releaseBuffer(readBuf);
 }
 
 /** Sends the reply of a request that succeeded. */
 function reply(req: Request, n: Negotiated, out: ReplyWriter, log: (m: string) => void, readBuf: Buffer | undefined, extents: ExtentList | undefined): void {
+  if (req.copied) releaseBuffer(req.payload as Buffer);
   if (readBuf !== undefined) {
     writeReadReplyHeader(readBuf, n.structured, req.cookie, req.offset);
-    out.send(readBuf);
+    out.send(readBuf, isRecycled(readBuf.length) ? () => releaseBuffer(readBuf) : undefined);
   } else if (extents !== undefined) {
     replyExtents(req, extents, out, log);
   } else {

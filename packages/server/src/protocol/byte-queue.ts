@@ -1,3 +1,6 @@
+/** A fresh buffer of `n` bytes, not zeroed. */
+export const allocUnsafe = (n: number): Buffer => Buffer.allocUnsafe(n);
+
 /**
  * Bytes received and not yet consumed, kept as the chunks they arrived in.
  * Taking bytes that lie within one chunk returns a view of it (no copy).
@@ -18,17 +21,17 @@ export class ByteQueue {
 
   /**
    * Takes the next `n` bytes (n <= length): a view when they lie in one
-   * chunk, otherwise a copy into `target` (or a new buffer).
+   * chunk, otherwise a copy into a buffer from `allocate`.
    */
-  take(n: number, target?: Buffer): Buffer {
+  take(n: number, allocate: (n: number) => Buffer = allocUnsafe): Buffer {
     if (n > this.length) throw new RangeError(`take(${n}) with only ${this.length} bytes queued`);
     const first = this.chunks[0];
-    if (first !== undefined && first.length - this.head >= n && target === undefined) {
+    if (first !== undefined && first.length - this.head >= n) {
       const view = first.subarray(this.head, this.head + n);
       this.consume(n);
       return view;
     }
-    const out = target ?? Buffer.allocUnsafe(n);
+    const out = allocate(n);
     let filled = 0;
     while (filled < n) {
       const chunk = this.chunks[0] as Buffer;

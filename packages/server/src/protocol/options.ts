@@ -61,7 +61,7 @@ export class OptionParser {
 
   /** Bytes received and not yet parsed (a client may pipeline requests after NBD_OPT_GO). */
   drain(): Buffer {
-    return this.queue.take(this.queue.length, Buffer.allocUnsafe(this.queue.length));
+    return Buffer.from(this.queue.take(this.queue.length));
   }
 }
 

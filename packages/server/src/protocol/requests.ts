@@ -1,5 +1,5 @@
 import { NBD_CMD_WRITE, NBD_REQUEST_MAGIC, REQUEST_SIZE } from './constants.js';
-import { ByteQueue } from './byte-queue.js';
+import { allocUnsafe, ByteQueue } from './byte-queue.js';
 
 /** One transmission-phase request as it came off the wire. */
 export interface Request {
@@ -10,6 +10,8 @@ export interface Request {
   readonly count: number;
   /** NBD_CMD_WRITE: the payload; undefined when it was too large and was drained. */
   readonly payload: Buffer | undefined;
+  /** Whether the payload was copied into a buffer from the parser's allocator (rather than being a view of received bytes). */
+  readonly copied: boolean;
 }
 
 /** The client sent something that is not an NBD request: the connection cannot go on. */
@@ -31,7 +33,21 @@ export class RequestParser {
   /** Bytes of an oversized payload still to drop. */
   private draining = 0;
 
-  constructor(private readonly maxPayload: number) {}
+  /** Set when the last payload had to be copied. */
+  private copied = false;
+  private readonly allocatePayload = (n: number): Buffer => {
+    this.copied = true;
+    return this.allocate(n);
+  };
+
+  /**
+   * @param maxPayload Writes above this are drained.
+   * @param allocate Where a payload spanning several received chunks is copied to.
+   */
+  constructor(
+    private readonly maxPayload: number,
+    private readonly allocate: (n: number) => Buffer = allocUnsafe,
+  ) {}
 
   push(chunk: Buffer): void {
     this.queue.push(chunk);
@@ -53,6 +69,7 @@ export class RequestParser {
         offset: b.readBigUInt64BE(16),
         count: b.readUInt32BE(24),
         payload: undefined,
+        copied: false,
       };
       if (req.type !== NBD_CMD_WRITE) return req;
       if (req.count > this.maxPayload) this.draining = req.count;
@@ -63,7 +80,9 @@ export class RequestParser {
       if (this.draining > 0) return undefined;
     } else {
       if (q.length < req.count) return undefined;
-      req.payload = q.take(req.count);
+      this.copied = false;
+      req.payload = q.take(req.count, this.allocatePayload);
+      req.copied = this.copied;
     }
     this.header = undefined;
     return req;
