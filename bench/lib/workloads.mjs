@@ -59,7 +59,7 @@ export function clientArgv(w, uri, { runtime, ramp, fioOut }) {
   }
   const f = w.fio;
   const argv = ['fio', `--name=${w.name}`, '--ioengine=nbd', `--uri=${uri}`, `--rw=${f.rw}`, `--bs=${f.bs}`,
-    `--iodepth=${f.iodepth}`, `--numjobs=${f.numjobs ?? 1}`, '--thread', '--group_reporting=1', '--time_based=1',
+    `--iodepth=${f.iodepth}`, `--numjobs=${f.numjobs ?? 1}`, '--group_reporting=1', '--time_based=1',
     `--runtime=${Math.round(runtime * 1000)}ms`, `--ramp_time=${Math.round(ramp * 1000)}ms`, '--norandommap=1',
     '--randrepeat=0', '--lat_percentiles=1', '--clat_percentiles=0', '--percentile_list=50:99',
     '--output-format=json', `--output=${fioOut}`];
