@@ -1,4 +1,4 @@
-import { API_VERSION, defineFilter, type FilterHandle } from '@nbdkit-ts/core';
+import { defineFilter, type FilterHandle } from '@nbdkit-ts/core';
 import { injectingHandle } from './handle.js';
 import { Injector } from './injector.js';
 import { Random, randomSeed } from './random.js';
@@ -13,7 +13,7 @@ export default defineFilter<FilterHandle>(() => {
   const settings = new Settings();
   let injector: Injector | undefined;
   return {
-    apiVersion: API_VERSION,
+    apiVersion: 1,
     name: 'error',
     version: '1.0.0',
     description: 'inject errors into data calls, for testing',

@@ -1,4 +1,4 @@
-import { API_VERSION, defineFilter, errorMessage, nbdError, type Backend, type Host, type Next } from '@nbdkit-ts/core';
+import { defineFilter, errorMessage, nbdError, type Backend, type Host, type Next } from '@nbdkit-ts/core';
 import { Ext2Handle } from './ext2-handle.js';
 import { Filesystem } from './ext2fs/filesystem.js';
 import { nextDevice } from './next-device.js';
@@ -35,7 +35,7 @@ export default defineFilter(() => {
   }
 
   return {
-    apiVersion: API_VERSION,
+    apiVersion: 1,
     name: 'ext2',
     version: '1.0.0',
     description: 'serve a file from inside an ext2/3/4 filesystem image',

@@ -5,7 +5,7 @@
  *
  * @packageDocumentation
  */
-import { API_VERSION, defineFilter } from '@nbdkit-ts/core';
+import { defineFilter } from '@nbdkit-ts/core';
 import { Registry } from './group.js';
 import { MultiConnHandle } from './handle.js';
 import { Mutex } from './mutex.js';
@@ -17,7 +17,7 @@ export default defineFilter<MultiConnHandle>(() => {
   const settings = defaultSettings();
   const registry = new Registry();
   return {
-    apiVersion: API_VERSION,
+    apiVersion: 1,
     name: 'multi-conn',
     version: '1.0.0',
     description: 'enable, emulate or disable NBD multi-conn',

@@ -1,4 +1,4 @@
-import { API_VERSION, defineFilter, type FilterHandle } from '@nbdkit-ts/core';
+import { defineFilter, type FilterHandle } from '@nbdkit-ts/core';
 import { openWithRetries } from './open.js';
 import { Settings } from './settings.js';
 
@@ -10,7 +10,7 @@ import { Settings } from './settings.js';
 export default defineFilter<FilterHandle>(() => {
   const settings = new Settings();
   return {
-    apiVersion: API_VERSION,
+    apiVersion: 1,
     name: 'reopen',
     version: '1.0.0',
     description: 'retry failed requests on a freshly opened context',

@@ -6,7 +6,7 @@
  * @packageDocumentation
  */
 import { readFileSync } from 'node:fs';
-import { API_VERSION, definePlugin } from '@nbdkit-ts/core';
+import { definePlugin } from '@nbdkit-ts/core';
 import { FileConfig, PARAMS, type Source } from './config.js';
 import { exportPath, listDirectory } from './directory.js';
 import { FileHandle, UncachedFileHandle, type HandleOptions } from './file-handle.js';
@@ -34,7 +34,7 @@ export default definePlugin(() => {
   };
 
   return {
-    apiVersion: API_VERSION,
+    apiVersion: 1,
     name: 'file',
     version,
     description: 'serve a file, a block device or a directory of images, sparse-aware',

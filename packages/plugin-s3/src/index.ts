@@ -1,4 +1,4 @@
-import { API_VERSION, definePlugin, errorMessage, type Logger } from '@nbdkit-ts/core';
+import { definePlugin, errorMessage, type Logger } from '@nbdkit-ts/core';
 import { decodeMetadata, encodeMetadata, Layout, metadataKey, type Geometry } from './layout.js';
 import { ObjectStore } from './object-store.js';
 import { S3Disk } from './s3-disk.js';
@@ -39,7 +39,7 @@ export default definePlugin(() => {
   let creating: Promise<void> | undefined;
 
   return {
-    apiVersion: API_VERSION,
+    apiVersion: 1,
     name: 's3',
     version: '1.0.0',
     description: 'serve a disk stored as chunk objects in S3-compatible object storage',
