@@ -10,7 +10,7 @@ import { formatSummary, summarise as summariseProfile } from './lib/cpuprofile.m
 import { createImage, parseSize, preparePageCache } from './lib/image.mjs';
 import { formatReport, perfAvailable, record as perfRecord, report as perfReport } from './lib/perf.mjs';
 import { formatTables, summarise } from './lib/report.mjs';
-import { CLI, Fleet, PAIRS, REPO, SERVERS, peakRssMiB, resetPeakRss, stackUnavailable } from './lib/servers.mjs';
+import { CLI, Fleet, PAIRS, REPO, SERVERS, resetPeakRss, stackUnavailable, statusMiB } from './lib/servers.mjs';
 import { UNITS, WORKLOADS, clientArgv, fioMetrics, selectWorkloads, warmupArgvs } from './lib/workloads.mjs';
 
 const USAGE = `usage: node bench/run.mjs [OPTIONS]
@@ -190,6 +190,7 @@ async function runOne(ctx, w, serverName, round) {
   }
   const { server } = entry;
   rec.server_start = entry.n;
+  rec.rss_before_mib = statusMiB(server.pid, 'VmRSS');
   rec.peak_rss_scope = resetPeakRss(server.pid) ? 'run' : 'server lifetime';
   const clientLog = join(work, 'log', 'client.log');
   const fioOut = join(work, 'fio.json');
@@ -209,7 +210,7 @@ async function runOne(ctx, w, serverName, round) {
   counters.stop();
   clearTimeout(perfTimer);
   await perf?.stop();
-  rec.peak_rss_mib = peakRssMiB(server.pid);
+  rec.peak_rss_mib = statusMiB(server.pid, 'VmHWM');
   if (result.code !== 0) rec.error = clientError(result);
   else if (!server.alive) rec.error = `the server exited during the run (see ${join(work, 'log', `${serverName}.log`)})`;
   else {
@@ -257,7 +258,9 @@ function plan(opts, workloads) {
   const out = [];
   for (let r = 1; r <= opts.rounds; r++) {
     for (const w of workloads) {
-      if (w.group === 'memory' && r > 1) continue; // one run per server is enough for a peak
+      // One run per server is enough for a peak: in the last round, when the
+      // server has been through every other workload.
+      if (w.group === 'memory' && r < opts.rounds) continue;
       const s = serversOf(w);
       for (const name of r % 2 ? s : [...s].reverse()) out.push({ w, name, r });
     }

@@ -47,6 +47,7 @@ export function summarise(runs, rssLimitMiB) {
         srv_disk_read_mib: median(ok.map((r) => r.srv_disk_read_mib)),
         client_cpu_pct: median(ok.map((r) => r.client_cpu_pct)),
         peak_rss_mib: ok.length ? Math.max(...ok.map((r) => r.peak_rss_mib)) : undefined,
+        rss_before_mib: ok.length ? Math.max(...ok.map((r) => r.rss_before_mib)) : undefined,
       };
     }
     // Ratios of runs adjacent in time: the same round.
@@ -89,9 +90,10 @@ export function formatTables(summary, rssLimitMiB) {
     const [cand, ref] = PAIRS[group];
     parts.push(`${title}\n`);
     if (group === 'memory') {
-      parts.push(table(['workload', 'unit', cand, ref, `${cand} peak RSS MiB`, `${ref} peak RSS MiB`, 'check'],
+      parts.push(table(['workload', 'unit', cand, ref, `${cand} RSS MiB before / peak`, `${ref} RSS MiB before / peak`, 'check'],
         rows.map((s) => [s.workload, UNITS[s.metric], cell(s.stats[cand], s.metric), cell(s.stats[ref], s.metric),
-          fmt(s.stats[cand].peak_rss_mib, 0), fmt(s.stats[ref].peak_rss_mib, 0), s.rss_pass ? 'PASS' : 'FAIL'])));
+          `${fmt(s.stats[cand].rss_before_mib, 0)} / ${fmt(s.stats[cand].peak_rss_mib, 0)}`,
+          `${fmt(s.stats[ref].rss_before_mib, 0)} / ${fmt(s.stats[ref].peak_rss_mib, 0)}`, s.rss_pass ? 'PASS' : 'FAIL'])));
       continue;
     }
     parts.push(table(['workload', 'unit', cand, ref, 'ratio'],

@@ -81,10 +81,10 @@ export function resetPeakRss(pid) {
   }
 }
 
-/** VmHWM (peak resident set size) of a process, in MiB. */
-export function peakRssMiB(pid) {
+/** A field in kB of /proc/PID/status (VmHWM: peak resident set size, VmRSS: current), in MiB. */
+export function statusMiB(pid, field) {
   try {
-    const m = /^VmHWM:\s+(\d+) kB$/m.exec(readFileSync(`/proc/${pid}/status`, 'latin1'));
+    const m = new RegExp(`^${field}:\\s+(\\d+) kB$`, 'm').exec(readFileSync(`/proc/${pid}/status`, 'latin1'));
     return m === null ? NaN : Number(m[1]) / 1024;
   } catch {
     return NaN;
