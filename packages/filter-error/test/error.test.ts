@@ -2,21 +2,13 @@ import { rmSync, unlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { cliPath, nbdsh, run, startServer, tempDir, type ServerProcess } from '@nbdkit-ts/testing';
+import { NBDSH_EXPECT_ERROR, cliPath, nbdsh, run, startServer, tempDir, type ServerProcess } from '@nbdkit-ts/testing';
 
 const MEMORY = fileURLToPath(new URL('./memory-plugin.js', import.meta.url));
 
 /** Python run under nbdsh before each script: expect_error(errno.EIO, h.pread, 512, 0). */
 const PRELUDE = `
-import errno
-def expect_error(code, fn, *args):
-    try:
-        fn(*args)
-    except nbd.Error as e:
-        assert e.errnum == code, "%s: expected %s, got %s" % (fn.__name__, errno.errorcode[code], e.errno)
-        return
-    raise AssertionError("%s: expected %s, the call succeeded" % (fn.__name__, errno.errorcode[code]))
-def extents():
+${NBDSH_EXPECT_ERROR}def extents():
     h.block_status(4096, 0, lambda *a: 0)
 `;
 

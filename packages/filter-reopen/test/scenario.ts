@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { nbdsh, startServer, tempDir, type NbdshOptions, type RunResult, type ServerProcess } from '@nbdkit-ts/testing';
+import { NBDSH_EXPECT_ERROR, nbdsh, startServer, tempDir, type NbdshOptions, type RunResult, type ServerProcess } from '@nbdkit-ts/testing';
 
 /** The test plugin that serves a file and fails on command (see its header). */
 const FLAKY = fileURLToPath(new URL('./flaky-plugin.js', import.meta.url));
@@ -11,15 +11,7 @@ export const FLAKY_SERIAL = fileURLToPath(new URL('./flaky-serial-plugin.js', im
 
 /** Python run under nbdsh before each script: expect_error(errno.EIO, h.pread, 512, 0). */
 const PRELUDE = `
-import errno
-def expect_error(code, fn, *args):
-    try:
-        fn(*args)
-    except nbd.Error as e:
-        assert e.errnum == code, "expected %s, got %s (%s)" % (errno.errorcode[code], e.errno, e.string)
-        return
-    raise AssertionError("expected %s, the call succeeded" % errno.errorcode[code])
-`;
+${NBDSH_EXPECT_ERROR}`;
 
 /** How to set up one scenario. */
 export interface ScenarioOptions {

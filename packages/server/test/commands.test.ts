@@ -1,21 +1,13 @@
 import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { nbdsh, startServer, tempDir, type ServerProcess } from '@nbdkit-ts/testing';
+import { NBDSH_EXPECT_ERROR, nbdsh, startServer, tempDir, type ServerProcess } from '@nbdkit-ts/testing';
 
 const SIZE = 8 * 1024 * 1024;
 
 /** Python run under nbdsh before each script: assertion helpers for NBD errors. */
 const PRELUDE = `
-import errno
-def expect_error(code, fn, *args, **kw):
-    try:
-        fn(*args, **kw)
-    except nbd.Error as e:
-        assert e.errnum == code, "expected %s, got %s (%s)" % (errno.errorcode[code], e.errno, e.string)
-        return
-    raise AssertionError("expected %s, call succeeded" % errno.errorcode[code])
-def still_usable():
+${NBDSH_EXPECT_ERROR}def still_usable():
     assert len(h.pread(512, 0)) == 512
 h.set_strict_mode(0)
 `;

@@ -2,20 +2,12 @@ import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { API_VERSION, defineFilter, definePlugin, nbdError, type Next } from '@nbdkit-ts/core';
-import { nbdsh, run, tempDir } from '@nbdkit-ts/testing';
+import { NBDSH_EXPECT_ERROR, nbdsh, run, tempDir } from '@nbdkit-ts/testing';
 import { createServer, type NbdServer } from '../src/index.js';
 import { memoryPlugin } from './memory-plugin.js';
 
 const PRELUDE = `
-import errno
-h.set_strict_mode(0)
-def expect_error(code, fn, *args):
-    try:
-        fn(*args)
-    except nbd.Error as e:
-        assert e.errnum == code, (e.errno, e.string)
-        return
-    raise AssertionError("call succeeded")
+${NBDSH_EXPECT_ERROR}h.set_strict_mode(0)
 `;
 
 describe('the embedding API', () => {

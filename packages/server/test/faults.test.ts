@@ -1,6 +1,6 @@
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { nbdsh, run, runOk, startServer, type ServerProcess } from '@nbdkit-ts/testing';
+import { NBDSH_EXPECT_ERROR, nbdsh, run, runOk, startServer, type ServerProcess } from '@nbdkit-ts/testing';
 import { FAULTS } from './layers/fault-plugin.js';
 import { openExport } from './storm-client.js';
 
@@ -10,15 +10,7 @@ const BLOCK = 4096;
 const NBD_CMD_READ = 0;
 
 const PRELUDE = `
-import errno
-h.set_strict_mode(0)
-def expect_error(code, fn, *args):
-    try:
-        fn(*args)
-    except nbd.Error as e:
-        assert e.errnum == code, (e.errno, e.string)
-        return
-    raise AssertionError("call succeeded")
+${NBDSH_EXPECT_ERROR}h.set_strict_mode(0)
 def extents(count, offset):
     h.block_status(count, offset, lambda *args: 0)
 `;

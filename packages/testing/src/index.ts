@@ -4,7 +4,7 @@
  *
  * @packageDocumentation
  */
-export { nbdsh, run, runOk, type NbdshOptions, type RunOptions, type RunResult } from './run.js';
+export { NBDSH_EXPECT_ERROR, nbdsh, run, runOk, type NbdshOptions, type RunOptions, type RunResult } from './run.js';
 export { cliPath, startServer, tempDir, type ServerProcess, type StartOptions } from './server-process.js';
 export { FAULT_FILTER, MEMORY_PLUGIN } from './layers.js';
 export { missingTools, TEST_PATH, TEST_TOOLS } from './tools.js';

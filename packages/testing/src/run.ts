@@ -56,6 +56,23 @@ export async function runOk(cmd: string, args: readonly string[], options: RunOp
   return r;
 }
 
+/**
+ * Python for nbdsh scripts: `expect_error(errno.EINVAL, h.pread, 512, 0)` (or
+ * `expect_error("EINVAL", ...)`) asserts that the call fails with that errno.
+ * Put it first in the script.
+ */
+export const NBDSH_EXPECT_ERROR = `
+import errno
+def expect_error(code, fn, *args):
+    want = getattr(errno, code) if isinstance(code, str) else code
+    try:
+        fn(*args)
+    except nbd.Error as e:
+        assert e.errnum == want, "%s: expected %s, got %s (%s)" % (fn.__name__, errno.errorcode[want], e.errno, e.string)
+        return
+    raise AssertionError("%s: expected %s, the call succeeded" % (fn.__name__, errno.errorcode[want]))
+`;
+
 /** Options for {@link nbdsh}. */
 export interface NbdshOptions extends RunOptions {
   /** Ask for the base:allocation meta context (block status) before connecting. */

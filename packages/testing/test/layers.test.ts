@@ -1,18 +1,10 @@
 import { rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { cliPath, FAULT_FILTER, MEMORY_PLUGIN, nbdsh, run, startServer, tempDir, type ServerProcess } from '@nbdkit-ts/testing';
+import { NBDSH_EXPECT_ERROR, cliPath, FAULT_FILTER, MEMORY_PLUGIN, nbdsh, run, startServer, tempDir, type ServerProcess } from '@nbdkit-ts/testing';
 
 const EXPECT_ERROR = `
-import errno
-def expect_error(code, fn, *args):
-    try:
-        fn(*args)
-    except nbd.Error as e:
-        assert e.errnum == getattr(errno, code), "expected %s, got %s" % (code, e.errno)
-        return
-    raise AssertionError("expected %s, the call succeeded" % code)
-`;
+${NBDSH_EXPECT_ERROR}`;
 
 describe('the fault filter', () => {
   let dir: string;
