@@ -174,12 +174,16 @@ async function startPlugin(endpoint, info, key, extra) {
   };
 }
 
-/** One sequential write (from `image`) and read (to nowhere) of the whole disk with nbdcopy. */
+/**
+ * One sequential write (from `image`) and read (to nowhere) of the whole disk
+ * with nbdcopy, then a trim of the whole disk (its objects are deleted), so
+ * that every run writes new objects as the raw runs do.
+ */
 async function pluginRun(server, image) {
-  return {
-    write: await measured(async () => sh('nbdcopy', ['--connections=4', '--flush', image, server.uri]), server.cpu),
-    read: await measured(async () => sh('nbdcopy', ['--connections=4', server.uri, 'null:']), server.cpu),
-  };
+  const write = await measured(async () => sh('nbdcopy', ['--connections=4', '--flush', image, server.uri]), server.cpu);
+  const read = await measured(async () => sh('nbdcopy', ['--connections=4', server.uri, 'null:']), server.cpu);
+  sh('nbdsh', ['-u', server.uri, '-c', 'h.trim(h.get_size(), 0)']);
+  return { write, read };
 }
 
 const dir = mkdtempSync(join(tmpdir(), 's3-bench-'));
