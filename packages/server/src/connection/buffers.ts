@@ -22,7 +22,7 @@ function fromPool(size: number): Buffer {
   const capacity = Math.ceil(size / POOL_STEP) * POOL_STEP;
   const recycled = free.get(capacity)?.pop();
   if (recycled !== undefined) kept -= capacity;
-  return Buffer.from(recycled ?? new ArrayBuffer(capacity), 0, size);
+  return Buffer.from(recycled ?? Buffer.allocUnsafeSlow(capacity).buffer, 0, size);
 }
 
 /** A buffer for a write payload that must be copied out of the received bytes. */
