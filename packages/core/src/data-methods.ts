@@ -5,7 +5,8 @@ import type { MaybePromise } from './maybe-promise.js';
 /**
  * The data calls of an open context. Offsets are bigint (the wire is u64),
  * counts are numbers (u32). The caller owns `buf`: `pread` fills all of it,
- * `pwrite` writes all of it. Failures are thrown as errors with an
+ * `pwrite` writes all of it, and neither touches it once its call has
+ * settled (the server reuses the memory). Failures are thrown as errors with an
  * errno-style `code` (see {@link NbdkitError}).
  */
 export interface DataMethods {

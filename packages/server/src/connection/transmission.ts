@@ -138,7 +138,6 @@ export function runRequest(req: Request, n: Negotiated, out: ReplyWriter, log: (
       }
     }
   } catch (e) {
-    release(req, readBuf);
     fail(req, n, out, e, log);
     return undefined;
   }
@@ -148,20 +147,15 @@ export function runRequest(req: Request, n: Negotiated, out: ReplyWriter, log: (
   }
   return call.then(
     () => reply(req, n, out, log, readBuf, extents),
-    (e: unknown) => {
-      release(req, readBuf);
-      fail(req, n, out, e, log);
-    },
+    (e: unknown) => fail(req, n, out, e, log),
   );
 }
 
-/** Gives back the buffers of a request that will send no data. */
-function release(req: Request, readBuf: Buffer | undefined): void {
-  if (req.copied) releaseBuffer(req.payload as Buffer);
-  if (readBuf !== undefined) releaseBuffer(readBuf);
-}
-
-/** Sends the reply of a request that succeeded. */
+/**
+ * Sends the reply of a request that succeeded, and gives its buffers back to
+ * the pool: the layers are done with them. A failed request keeps them (a
+ * call that timed out may still be using them); the garbage collector takes them.
+ */
 function reply(req: Request, n: Negotiated, out: ReplyWriter, log: (m: string) => void, readBuf: Buffer | undefined, extents: ExtentList | undefined): void {
   if (req.copied) releaseBuffer(req.payload as Buffer);
   if (readBuf !== undefined) {
