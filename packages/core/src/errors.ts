@@ -44,15 +44,20 @@ export function nbdError(code: ErrnoCode | (string & {}), message?: string, caus
 }
 
 /**
- * The errno-style code of any thrown value: its string `code` property when it
- * looks like an errno name (`E` followed by capitals), otherwise `EIO`.
+ * The errno-style code a thrown value carries: its string `code` property when
+ * it looks like an errno name (`E` followed by capitals), otherwise undefined.
  */
-export function errorCode(error: unknown): string {
+export function errnoCodeOf(error: unknown): string | undefined {
   if (typeof error === 'object' && error !== null && 'code' in error) {
     const code = error.code;
     if (typeof code === 'string' && /^E[A-Z0-9]+$/.test(code)) return code;
   }
-  return 'EIO';
+  return undefined;
+}
+
+/** The errno-style code of any thrown value: {@link errnoCodeOf}, or `EIO` when it carries none. */
+export function errorCode(error: unknown): string {
+  return errnoCodeOf(error) ?? 'EIO';
 }
 
 /** The message of any thrown value, for logs. */

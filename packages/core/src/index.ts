@@ -10,7 +10,7 @@ export { isConcurrency, stricterConcurrency, type Concurrency } from './concurre
 export type { ConnectionInfo, Context } from './context.js';
 export { DATA_METHODS, type DataMethods } from './data-methods.js';
 export { defineFilter, definePlugin, type FilterDefinition, type FilterSpec, type PluginDefinition, type PluginSpec } from './define.js';
-export { errorCode, errorMessage, nbdError, NbdkitError, type ErrnoCode } from './errors.js';
+export { errnoCodeOf, errorCode, errorMessage, nbdError, NbdkitError, type ErrnoCode } from './errors.js';
 export { ExtentList, ExtentType, type Extent } from './extents.js';
 export type { Filter } from './filter.js';
 export { Flag, type Flags } from './flags.js';

@@ -4,6 +4,7 @@ import {
   countToBigint,
   defineFilter,
   definePlugin,
+  errnoCodeOf,
   errorCode,
   nbdError,
   parseBool,
@@ -19,6 +20,12 @@ describe('errors', () => {
     expect(errorCode(new Error('plain'))).toBe('EIO');
     expect(errorCode({ code: 'ERR_SOMETHING_NODE' })).toBe('EIO');
     expect(errorCode('string')).toBe('EIO');
+  });
+
+  it('errnoCodeOf tells a coded error from one without a code', () => {
+    expect(errnoCodeOf(nbdError('EIO'))).toBe('EIO');
+    expect(errnoCodeOf(new Error('plain'))).toBeUndefined();
+    expect(errnoCodeOf({ code: 'ERR_SOMETHING_NODE' })).toBeUndefined();
   });
 });
 

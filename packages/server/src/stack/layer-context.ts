@@ -1,6 +1,7 @@
 import {
   ExtentList,
   Flag,
+  errnoCodeOf,
   errorCode,
   nbdError,
   type Capabilities,
@@ -17,12 +18,6 @@ const EMULATION_CHUNK = 1024 * 1024;
 let zeroes: Uint8Array | undefined;
 let sink: Uint8Array | undefined;
 
-/** Whether a thrown value carries an errno-style code, as a layer's deliberate error does. */
-function hasErrnoCode(e: unknown): boolean {
-  const code = typeof e === 'object' && e !== null ? (e as { code?: unknown }).code : undefined;
-  return typeof code === 'string' && /^E[A-Z0-9]+$/.test(code);
-}
-
 /**
  * What a layer threw or rejected with, as the server passes it on. An error
  * with an errno-style code is the layer's answer and goes on unchanged.
@@ -32,7 +27,7 @@ function hasErrnoCode(e: unknown): boolean {
  * a fault is logged once, by the layer it came from.
  */
 export function layerFault(layer: LoadedLayer, call: string, e: unknown, connectionId?: number): unknown {
-  if (hasErrnoCode(e)) return e;
+  if (errnoCodeOf(e) !== undefined) return e;
   const what = e instanceof Error ? `${e.name === 'Error' ? '' : `${e.name}: `}${e.message}` : `threw ${describeValue(e)}`;
   layer.logFor(connectionId).error(`${call}: ${what}`);
   return nbdError('EIO', `${layer.name}: ${call}: ${what}`, e);
