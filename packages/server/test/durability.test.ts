@@ -3,14 +3,12 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest';
 import { startServer, tempDir } from '@nbdkit-ts/testing';
 import { openExport } from './storm-client.js';
+import { NBD_CMD_FLAG_FUA, NBD_CMD_FLUSH, NBD_CMD_WRITE } from '../src/protocol/constants.js';
 
 const KILL_POINTS = 24;
 const BLOCK = 4096;
 const BLOCKS = 1024;
 const WINDOW = 8;
-const NBD_CMD_WRITE = 1;
-const NBD_CMD_FLUSH = 3;
-const NBD_CMD_FLAG_FUA = 1;
 
 /** A small seeded generator (mulberry32). */
 function rng(seed: number): (n: number) => number {

@@ -3,11 +3,11 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { NBDSH_EXPECT_ERROR, nbdsh, run, runOk, startServer, type ServerProcess } from '@nbdkit-ts/testing';
 import { FAULTS } from './layers/fault-plugin.js';
 import { openExport } from './storm-client.js';
+import { NBD_CMD_READ } from '../src/protocol/constants.js';
 
 const FAULT = join(import.meta.dirname, 'layers/fault-plugin.js');
 const FAULT_FILTER = join(import.meta.dirname, 'layers/fault-filter.js');
 const BLOCK = 4096;
-const NBD_CMD_READ = 0;
 
 const PRELUDE = `
 ${NBDSH_EXPECT_ERROR}h.set_strict_mode(0)

@@ -3,23 +3,8 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startServer, tempDir, type ServerProcess } from '@nbdkit-ts/testing';
 import { RawClient } from './raw-client.js';
+import { NBD_CMD_DISC, NBD_CMD_READ, NBD_CMD_WRITE, NBD_ENOMEM, NBD_OPT_ABORT, NBD_OPT_EXPORT_NAME, NBD_OPT_INFO, NBD_OPT_LIST, NBD_OPT_SET_META_CONTEXT, NBD_OPT_STRUCTURED_REPLY, NBD_REP_ACK, NBD_REP_ERR_INVALID, NBD_REP_ERR_TOO_BIG, NBD_REP_ERR_UNSUP, NBD_REP_SERVER } from '../src/protocol/constants.js';
 
-const NBD_OPT_EXPORT_NAME = 1;
-const NBD_OPT_ABORT = 2;
-const NBD_OPT_LIST = 3;
-const NBD_OPT_INFO = 6;
-const NBD_OPT_STRUCTURED_REPLY = 8;
-const NBD_OPT_SET_META_CONTEXT = 10;
-const NBD_REP_ACK = 1;
-const NBD_REP_SERVER = 2;
-const ERR = 0x8000_0000;
-const NBD_REP_ERR_UNSUP = ERR + 1;
-const NBD_REP_ERR_INVALID = ERR + 3;
-const NBD_REP_ERR_TOO_BIG = ERR + 9;
-const NBD_CMD_READ = 0;
-const NBD_CMD_WRITE = 1;
-const NBD_CMD_DISC = 2;
-const NBD_ENOMEM = 12;
 const SIZE = 1024 * 1024;
 
 describe('handshake and framing, byte by byte', () => {

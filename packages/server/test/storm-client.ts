@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { RawClient } from './raw-client.js';
+import { NBD_CMD_WRITE } from '../src/protocol/constants.js';
 
-const NBD_CMD_WRITE = 1;
 
 /** Opens a connection that enters transmission on the default export. */
 export async function openExport(socket: string): Promise<RawClient> {

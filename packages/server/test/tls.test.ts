@@ -3,13 +3,9 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { cliPath, run, runOk, startServer, tempDir, type ServerProcess } from '@nbdkit-ts/testing';
 import { RawClient } from './raw-client.js';
+import { NBD_OPT_EXPORT_NAME, NBD_OPT_LIST, NBD_OPT_STARTTLS, NBD_REP_ACK, NBD_REP_ERR_TLS_REQD } from '../src/protocol/constants.js';
 
 const FAULT = join(import.meta.dirname, 'layers/fault-plugin.js');
-const NBD_OPT_EXPORT_NAME = 1;
-const NBD_OPT_LIST = 3;
-const NBD_OPT_STARTTLS = 5;
-const NBD_REP_ACK = 1;
-const NBD_REP_ERR_TLS_REQD = 0x8000_0005;
 const SIZE = 4 * 1024 * 1024;
 
 /** Runs openssl, which .ci/run gets with ca-certificates. */
