@@ -189,7 +189,8 @@ export class NbdServer {
 
   /** Starts listening; resolves once the socket accepts connections. */
   async listen(target: ListenTarget): Promise<ListenAddress> {
-    const server = createNetServer({ noDelay: true }, (socket) => this.accept(socket));
+    // Paused: a connection may move the socket's handle before anything is read (see readInPlace).
+    const server = createNetServer({ noDelay: true, pauseOnConnect: true }, (socket) => this.accept(socket));
     if ('socket' in target) {
       rmSync(target.socket, { force: true });
       await new Promise<void>((resolve, reject) => {

@@ -62,6 +62,31 @@ describe('RequestParser', () => {
     expect(feedSplit(stream, cuts, (b) => p.push(b), () => p.next()).map(plain)).toEqual(expected);
   });
 
+  it('gives the same requests when large payloads are received in place, whatever the size of each read', () => {
+    let inPlace = 0;
+    for (let size = 1; size <= stream.length; size++) {
+      // Payloads from 16 bytes on are received in place; every third read is pushed even when a payload awaits.
+      const p = new RequestParser(64, (n) => Buffer.alloc(n), 16);
+      const got: Request[] = [];
+      for (let from = 0, read = 0; from < stream.length; read++) {
+        const space = read % 3 === 2 ? undefined : p.payloadSpace();
+        const n = Math.min(size, stream.length - from, space?.length ?? Infinity);
+        if (space !== undefined) {
+          stream.copy(space, 0, from, from + n);
+          p.received(n);
+          inPlace += n;
+        } else {
+          p.push(Buffer.from(stream.subarray(from, from + n)));
+        }
+        from += n;
+        for (let r = p.next(); r !== undefined; r = p.next()) got.push(r);
+      }
+      expect(got.map(plain)).toEqual(expected);
+      expect(p.buffered).toBe(0);
+    }
+    expect(inPlace).toBeGreaterThan(0);
+  });
+
   it('throws ProtocolError on a bad magic', () => {
     const p = new RequestParser(64);
     const bad = request(NBD_CMD_READ, 1n, 0n, 1);

@@ -8,7 +8,7 @@
  */
 
 /** Buffers from this size on are recycled. */
-const POOL_FROM = 128 * 1024;
+export const POOL_FROM = 128 * 1024;
 const POOL_STEP = 64 * 1024;
 const POOL_MAX_KEPT = 64 * 1024 * 1024;
 const SLAB_SIZE = 1024 * 1024;
@@ -57,4 +57,36 @@ export function releaseBuffer(buf: Buffer): void {
   if (list === undefined) free.set(capacity, (list = []));
   list.push(backing);
   kept += capacity;
+}
+
+/** Size of the buffers a connection's socket reads land in. */
+const RECEIVE_SIZE = 128 * 1024;
+/** Below this much room, a read gets a new receive buffer. */
+const RECEIVE_MIN = 32 * 1024;
+
+/**
+ * Where a connection's socket reads land when nothing asks for a buffer of
+ * its own: consecutive regions of one buffer, then of a new one. A region is
+ * never reused (requests may keep views of it), so no bytes are copied and
+ * a buffer goes to the garbage collector with the last view of it.
+ */
+export class ReceiveBuffer {
+  private buf: Buffer | undefined;
+  private used = 0;
+
+  /** Room for the next read. */
+  space(): Buffer {
+    if (this.buf === undefined || this.buf.length - this.used < RECEIVE_MIN) {
+      this.buf = Buffer.allocUnsafeSlow(RECEIVE_SIZE);
+      this.used = 0;
+    }
+    return this.buf.subarray(this.used);
+  }
+
+  /** Takes the `n` bytes a read put at the start of the last {@link space}. */
+  take(n: number): Buffer {
+    const b = (this.buf as Buffer).subarray(this.used, this.used + n);
+    this.used += n;
+    return b;
+  }
 }

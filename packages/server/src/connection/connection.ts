@@ -1,6 +1,6 @@
 import type { Socket } from 'node:net';
 import { errorMessage } from '@nbdkit-ts/core';
-import { IHAVEOPT, MAX_OPTION_LENGTH, MAX_REQUEST_SIZE, NBD_CMD_DISC, NBD_CMD_READ, NBDMAGIC, NBD_FLAG_FIXED_NEWSTYLE, NBD_FLAG_NO_ZEROES } from '../protocol/constants.js';
+import { IHAVEOPT, MAX_OPTION_LENGTH, MAX_REQUEST_SIZE, REQUEST_SIZE, NBD_CMD_DISC, NBD_CMD_READ, NBDMAGIC, NBD_FLAG_FIXED_NEWSTYLE, NBD_FLAG_NO_ZEROES } from '../protocol/constants.js';
 import { OptionParser } from '../protocol/options.js';
 import { ProtocolError, RequestParser, type Request } from '../protocol/requests.js';
 import type { Scope } from '../stack/scope.js';
@@ -11,7 +11,8 @@ import { ReplyWriter } from './reply-writer.js';
 import { Serializer } from './serializer.js';
 import type { ServerCore } from './server-core.js';
 import { startTls } from './tls.js';
-import { payloadBuffer } from './buffers.js';
+import { payloadBuffer, POOL_FROM, ReceiveBuffer } from './buffers.js';
+import { readInPlace } from './reads-in-place.js';
 import { runRequest } from './transmission.js';
 
 /** Requests in flight on one connection before the server stops reading from it. */
@@ -53,6 +54,10 @@ export class Connection {
   private payloadCharge: Charge | undefined;
   /** A request taken from the parser that waits for its buffer bytes. */
   private held: Request | undefined;
+  /** Where socket reads land when they are read in place (see {@link readTarget}). */
+  private readonly receive = new ReceiveBuffer();
+  /** Whether the buffer of the read under way is a write payload's rather than {@link receive}'s. */
+  private readingPayload = false;
   /** Settles when the connection has closed its contexts. */
   readonly finished: Promise<void>;
 
@@ -63,15 +68,17 @@ export class Connection {
     /** Set for a connection over --max-connections: it is answered with this and served nothing. */
     private readonly refusal?: string,
   ) {
-    this.socket = socket;
-    this.writer = new ReplyWriter(socket);
+    // Without TLS, reads land where the connection says: a large write's
+    // payload straight in its buffer. A socket that may turn TLS is read as usual.
+    this.socket = (core.tls === undefined && refusal === undefined ? readInPlace(socket, this.readTarget) : undefined) ?? socket;
+    this.writer = new ReplyWriter(this.socket);
     this.memory = new BufferAccount(core.memory, core.limits.maxConnectionBuffer);
     const c = core.stack.concurrency;
     // As nbdkit's thread models: each level includes the ones below it.
     this.lock = c === 'serialize-connections' || c === 'serialize-all-requests' ? core.requestLock : c === 'serialize-requests' ? new Serializer() : undefined;
-    socket.setNoDelay(true);
-    this.attach(socket);
-    socket.pause();
+    this.socket.setNoDelay(true);
+    this.attach(this.socket);
+    this.socket.pause();
     this.finished = this.run()
       .catch((e: unknown) => {
         if (e instanceof ProtocolError) this.debug(`protocol error: ${e.message}`);
@@ -100,6 +107,26 @@ export class Connection {
       this.options.push(chunk);
       this.wake?.();
     }
+  };
+
+  /** For a socket read in place: the payload being received when it is charged, else the next receive region. */
+  private readonly readTarget = {
+    buffer: (): Uint8Array => {
+      const space = this.payloadCharge !== undefined ? this.requests?.payloadSpace() : undefined;
+      const afterPayload = this.readingPayload;
+      this.readingPayload = space !== undefined;
+      if (space !== undefined) return space;
+      // After a large write, read one header: if another large write follows, none of its payload lands here to be copied.
+      return afterPayload ? this.receive.space().subarray(0, REQUEST_SIZE) : this.receive.space();
+    },
+    read: (n: number): void => {
+      if (!this.readingPayload) {
+        this.onData(this.receive.take(n));
+        return;
+      }
+      this.requests?.received(n);
+      this.pump();
+    },
   };
 
   private readonly onError = (e: Error): void => {
@@ -143,7 +170,7 @@ export class Connection {
     this.debug(`transmission${this.tls ? ' over TLS' : ''}: export "${n.exportName}" size ${n.context.capabilities.size} flags 0x${n.eflags.toString(16)}`);
     const rest = (this.options as OptionParser).drain();
     this.options = undefined;
-    this.requests = new RequestParser(MAX_REQUEST_SIZE, payloadBuffer);
+    this.requests = new RequestParser(MAX_REQUEST_SIZE, payloadBuffer, POOL_FROM);
     if (rest.length > 0) this.requests.push(rest);
     this.pump();
     await new Promise<void>((resolve) => {

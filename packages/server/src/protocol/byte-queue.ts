@@ -32,6 +32,12 @@ export class ByteQueue {
       return view;
     }
     const out = allocate(n);
+    this.moveTo(out, n);
+    return out;
+  }
+
+  /** Moves the next `n` bytes (n <= length) to the start of `out`. */
+  moveTo(out: Buffer, n: number): void {
     let filled = 0;
     while (filled < n) {
       const chunk = this.chunks[0] as Buffer;
@@ -40,7 +46,6 @@ export class ByteQueue {
       filled += part;
       this.consume(part);
     }
-    return out;
   }
 
   /** Drops up to `n` bytes; returns how many were dropped. */

@@ -26,12 +26,20 @@ export class ProtocolError extends Error {
  * Splits a byte stream into requests. Pure: feed it chunks, take requests.
  * A write whose payload is above `maxPayload` is drained (its bytes are read
  * and dropped) so the stream stays in step, and comes out with no payload.
+ *
+ * A large payload can also be received in place: {@link payloadSpace} gives
+ * the part of its buffer still to fill, for the next socket read to land in,
+ * and {@link received} counts what landed there.
  */
 export class RequestParser {
   private readonly queue = new ByteQueue();
   private header: { -readonly [K in keyof Request]: Request[K] } | undefined;
   /** Bytes of an oversized payload still to drop. */
   private draining = 0;
+
+  /** The buffer of the payload being received in place, and how much of it is there. */
+  private filling: Buffer | undefined;
+  private filled = 0;
 
   /** Set when the last payload had to be copied. */
   private copied = false;
@@ -43,14 +51,46 @@ export class RequestParser {
   /**
    * @param maxPayload Writes above this are drained.
    * @param allocate Where a payload spanning several received chunks is copied to.
+   * @param inPlaceFrom Payloads from this size on may be received in place.
    */
   constructor(
     private readonly maxPayload: number,
     private readonly allocate: (n: number) => Buffer = allocUnsafe,
+    private readonly inPlaceFrom = Infinity,
   ) {}
 
   push(chunk: Buffer): void {
+    const f = this.filling;
+    if (f !== undefined && this.queue.length === 0) {
+      const n = chunk.copy(f, this.filled);
+      this.filled += n;
+      chunk = chunk.subarray(n);
+    }
     this.queue.push(chunk);
+  }
+
+  /**
+   * Where the rest of the awaited write payload can be received in place:
+   * the unfilled part of its buffer (allocated on the first call, with the
+   * bytes already queued moved into it). Undefined when no payload of at
+   * least `inPlaceFrom` bytes is awaited.
+   */
+  payloadSpace(): Buffer | undefined {
+    const req = this.header;
+    if (req === undefined || this.draining > 0 || req.count < this.inPlaceFrom) return undefined;
+    if (this.filling === undefined) {
+      const q = this.queue;
+      if (q.length >= req.count) return undefined;
+      this.filled = q.length;
+      this.filling = this.allocate(req.count);
+      q.moveTo(this.filling, q.length);
+    }
+    return this.filling.subarray(this.filled);
+  }
+
+  /** `n` bytes were received into the last {@link payloadSpace}. */
+  received(n: number): void {
+    this.filled += n;
   }
 
   /** The next complete request, or undefined when more bytes are needed. Throws ProtocolError on a bad magic. */
@@ -78,6 +118,11 @@ export class RequestParser {
     if (this.draining > 0) {
       this.draining -= q.skip(this.draining);
       if (this.draining > 0) return undefined;
+    } else if (this.filling !== undefined) {
+      if (this.filled < req.count) return undefined;
+      req.payload = this.filling;
+      req.copied = true;
+      this.filling = undefined;
     } else {
       if (q.length < req.count) return undefined;
       this.copied = false;
@@ -95,6 +140,6 @@ export class RequestParser {
 
   /** Bytes received and not yet parsed. */
   get buffered(): number {
-    return this.queue.length;
+    return this.queue.length + (this.filling === undefined ? 0 : this.filled);
   }
 }
