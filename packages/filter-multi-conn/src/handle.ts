@@ -70,20 +70,32 @@ export class MultiConnHandle implements FilterHandle, Member {
     if (bits & WRITE && this.group !== undefined) this.group.dirty = true;
   }
 
-  async pread(buf: Uint8Array, offset: bigint, flags: Flags): Promise<void> {
+  /**
+   * Runs `call` beneath, then marks `bits` however it ended: synchronously
+   * when the layer beneath answered synchronously, so such a request costs
+   * no promise here either.
+   */
+  private marking(bits: number, call: () => MaybePromise<void>): MaybePromise<void> {
+    let result: MaybePromise<void>;
     try {
-      await this.below(() => this.next.pread(buf, offset, flags));
-    } finally {
-      this.mark(READ);
+      result = this.below(call);
+    } catch (e) {
+      this.mark(bits);
+      throw e;
     }
+    if (!(result instanceof Promise)) {
+      this.mark(bits);
+      return undefined;
+    }
+    return result.finally(() => this.mark(bits));
   }
 
-  async cache(count: number, offset: bigint, flags: Flags): Promise<void> {
-    try {
-      await this.below(() => this.next.cache(count, offset, flags));
-    } finally {
-      this.mark(READ);
-    }
+  pread(buf: Uint8Array, offset: bigint, flags: Flags): MaybePromise<void> {
+    return this.marking(READ, () => this.next.pread(buf, offset, flags));
+  }
+
+  cache(count: number, offset: bigint, flags: Flags): MaybePromise<void> {
+    return this.marking(READ, () => this.next.cache(count, offset, flags));
   }
 
   /** Not a read that fills a cache: passes through, in turn with the other calls when requests are serialized. */
@@ -91,15 +103,15 @@ export class MultiConnHandle implements FilterHandle, Member {
     return this.below(() => this.next.extents(count, offset, flags, extents));
   }
 
-  pwrite(buf: Uint8Array, offset: bigint, flags: Flags): Promise<void> {
+  pwrite(buf: Uint8Array, offset: bigint, flags: Flags): MaybePromise<void> {
     return this.write(flags, (f) => this.next.pwrite(buf, offset, f));
   }
 
-  trim(count: number, offset: bigint, flags: Flags): Promise<void> {
+  trim(count: number, offset: bigint, flags: Flags): MaybePromise<void> {
     return this.write(flags, (f) => this.next.trim(count, offset, f));
   }
 
-  zero(count: number, offset: bigint, flags: Flags): Promise<void> {
+  zero(count: number, offset: bigint, flags: Flags): MaybePromise<void> {
     return this.write(flags, (f) => this.next.zero(count, offset, f));
   }
 
@@ -109,15 +121,12 @@ export class MultiConnHandle implements FilterHandle, Member {
    * and leaves nothing to flush. The dirty bits are set once the call has
    * ended, so a flush running meanwhile cannot clear them too early.
    */
-  private async write(flags: Flags, call: (flags: Flags) => MaybePromise<void>): Promise<void> {
+  private write(flags: Flags, call: (flags: Flags) => MaybePromise<void>): MaybePromise<void> {
     const fua = (flags & Flag.FUA) !== 0;
     const emulateFua = fua && this.mode === 'emulate';
-    try {
-      await this.below(() => call(emulateFua ? flags & ~Flag.FUA : flags));
-    } finally {
-      if (emulateFua || !fua) this.mark(WRITE);
-    }
-    if (emulateFua) await this.flush(0);
+    const written = this.marking(emulateFua || !fua ? WRITE : 0, () => call(emulateFua ? flags & ~Flag.FUA : flags));
+    if (!emulateFua) return written;
+    return written instanceof Promise ? written.then(() => this.flush(0)) : this.flush(0);
   }
 
   async flush(flags: Flags): Promise<void> {
