@@ -66,6 +66,22 @@ describe('qemu-io, nbdcopy and many connections', () => {
     expect(r.stderr).not.toMatch(/error|fail/i);
   });
 
+  it('fio mixes 1 MiB reads and writes 8 deep without an error', async () => {
+    const r = await runOk('fio', [
+      '--name=mixed',
+      '--ioengine=nbd',
+      `--uri=${server.uri}`,
+      '--rw=rw',
+      '--bs=1m',
+      '--iodepth=8',
+      '--size=48M',
+      '--loops=4',
+      '--group_reporting',
+    ]);
+    expect(r.stdout).toMatch(/mixed/);
+    expect(r.stderr).not.toMatch(/error|fail|reset/i);
+  });
+
   it('16 parallel connections each write and verify their own region', async () => {
     const jobs = Array.from({ length: 16 }, (_, i) =>
       nbdsh(

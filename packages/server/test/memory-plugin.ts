@@ -19,6 +19,8 @@ export interface MemoryOptions {
   concurrency?: 'parallel' | 'serialize-requests' | 'serialize-all-requests' | 'serialize-connections';
   /** Milliseconds each read waits, to keep requests in flight. */
   readDelay?: number;
+  /** Reads wait for this before they answer. */
+  readGate?: Promise<void>;
   multiConn?: boolean;
 }
 
@@ -48,6 +50,7 @@ export function memoryPlugin(options: MemoryOptions = {}): { def: PluginDefiniti
           calls.active++;
           calls.maxActive = Math.max(calls.maxActive, calls.active);
           if (options.readDelay !== undefined) await new Promise((r) => setTimeout(r, options.readDelay));
+          await options.readGate;
           data.copy(buf, 0, Number(offset), Number(offset) + buf.length);
           calls.active--;
         },

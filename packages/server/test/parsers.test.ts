@@ -79,6 +79,8 @@ describe('RequestParser', () => {
           p.push(Buffer.from(stream.subarray(from, from + n)));
         }
         from += n;
+        // A complete payload gives no room for more, even before it is taken.
+        expect(p.payloadSpace()?.length).not.toBe(0);
         for (let r = p.next(); r !== undefined; r = p.next()) got.push(r);
       }
       expect(got.map(plain)).toEqual(expected);

@@ -17,8 +17,12 @@ import { runRequest } from './transmission.js';
 
 /** Requests in flight on one connection before the server stops reading from it. */
 const MAX_IN_FLIGHT = 256;
-/** Reply bytes queued on the socket before the server stops reading from it. */
-const MAX_QUEUED_REPLIES = 32 * 1024 * 1024;
+/**
+ * Reply bytes queued on the socket before the server stops reading from it:
+ * many times what the kernel's socket buffer takes, so the client always
+ * has data to read, and no more (every queued byte is a buffer held).
+ */
+const MAX_QUEUED_REPLIES = 4 * 1024 * 1024;
 const EMPTY = Buffer.alloc(0);
 const NO_CHARGE: Charge = { own: 0, pooled: 0 };
 

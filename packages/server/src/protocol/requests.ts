@@ -73,11 +73,11 @@ export class RequestParser {
    * Where the rest of the awaited write payload can be received in place:
    * the unfilled part of its buffer (allocated on the first call, with the
    * bytes already queued moved into it). Undefined when no payload of at
-   * least `inPlaceFrom` bytes is awaited.
+   * least `inPlaceFrom` bytes is awaited, or when it is all there.
    */
   payloadSpace(): Buffer | undefined {
     const req = this.header;
-    if (req === undefined || this.draining > 0 || req.count < this.inPlaceFrom) return undefined;
+    if (req === undefined || this.draining > 0 || req.count < this.inPlaceFrom || this.filled === req.count) return undefined;
     if (this.filling === undefined) {
       const q = this.queue;
       if (q.length >= req.count) return undefined;
@@ -123,6 +123,7 @@ export class RequestParser {
       req.payload = this.filling;
       req.copied = true;
       this.filling = undefined;
+      this.filled = 0;
     } else {
       if (q.length < req.count) return undefined;
       this.copied = false;
