@@ -61,8 +61,9 @@ export class RequestParser {
 
   push(chunk: Buffer): void {
     const f = this.filling;
-    if (f !== undefined && this.queue.length === 0) {
-      const n = chunk.copy(f, this.filled);
+    const count = this.header?.count ?? 0;
+    if (f !== undefined && this.filled < count) {
+      const n = chunk.copy(f, this.filled, 0, count - this.filled);
       this.filled += n;
       chunk = chunk.subarray(n);
     }
@@ -72,25 +73,36 @@ export class RequestParser {
   /**
    * Where the rest of the awaited write payload can be received in place:
    * the unfilled part of its buffer (allocated on the first call, with the
-   * bytes already queued moved into it). Undefined when no payload of at
-   * least `inPlaceFrom` bytes is awaited, or when it is all there.
+   * bytes already queued moved into it), and room for the next request's
+   * header after it, so one read can take both. Undefined when no payload
+   * of at least `inPlaceFrom` bytes is awaited, or when it is all there.
    */
   payloadSpace(): Buffer | undefined {
     const req = this.header;
-    if (req === undefined || this.draining > 0 || req.count < this.inPlaceFrom || this.filled === req.count) return undefined;
+    if (req === undefined || this.draining > 0 || req.count < this.inPlaceFrom || this.filled >= req.count) return undefined;
     if (this.filling === undefined) {
       const q = this.queue;
       if (q.length >= req.count) return undefined;
       this.filled = q.length;
-      this.filling = this.allocate(req.count);
+      this.filling = this.allocate(req.count + REQUEST_SIZE);
       q.moveTo(this.filling, q.length);
     }
     return this.filling.subarray(this.filled);
   }
 
-  /** `n` bytes were received into the last {@link payloadSpace}. */
+  /**
+   * `n` bytes were received into the last {@link payloadSpace}. Bytes past
+   * the payload are the next request's: they are queued (copied, since the
+   * payload's buffer goes to the layers).
+   */
   received(n: number): void {
     this.filled += n;
+    const f = this.filling as Buffer;
+    const count = (this.header as Request).count;
+    if (this.filled > count) {
+      this.queue.push(Buffer.from(f.subarray(count, this.filled)));
+      this.filled = count;
+    }
   }
 
   /** The next complete request, or undefined when more bytes are needed. Throws ProtocolError on a bad magic. */
@@ -120,7 +132,7 @@ export class RequestParser {
       if (this.draining > 0) return undefined;
     } else if (this.filling !== undefined) {
       if (this.filled < req.count) return undefined;
-      req.payload = this.filling;
+      req.payload = this.filling.subarray(0, req.count);
       req.copied = true;
       this.filling = undefined;
       this.filled = 0;
