@@ -34,8 +34,8 @@ const READ_ON_POOL_FROM = 128 * 1024;
  * included, are done on the event loop's thread: the server receives the
  * next request's payload only after this one is in the page cache, yet
  * that costs less than the two thread switches of the hop to the pool
- * (sequential 256 KiB writes: about 120 us of CPU per request on the event
- * loop against 190 via the pool, measured).
+ * (sequential 256 KiB writes: 110-140 us of CPU per request on the event
+ * loop against 140-190 via the pool, measured).
  */
 const WRITE_ON_POOL_FROM = 1024 * 1024 + 1;
 
