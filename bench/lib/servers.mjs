@@ -149,7 +149,8 @@ export async function start(argv, sock, logPath, timeoutMs = 30_000) {
   rmSync(sock, { force: true });
   const log = openSync(logPath, 'a');
   const t0 = performance.now();
-  const child = spawn(argv[0], argv.slice(1), { stdio: ['ignore', log, log] });
+  // In the work directory: files a profiled node writes there (V8 logs) stay out of the checkout.
+  const child = spawn(argv[0], argv.slice(1), { stdio: ['ignore', log, log], cwd: dirname(logPath) });
   const server = new RunningServer(child, log);
   const deadline = t0 + timeoutMs;
   while (performance.now() < deadline) {
