@@ -1,7 +1,7 @@
 import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { nbdsh, runOk, startServer } from '@nbdkit-ts/testing';
+import { nbdsh, runOk, seededRandom, startServer } from '@nbdkit-ts/testing';
 import {
   applyWorkload,
   dumpEquals,
@@ -9,7 +9,6 @@ import {
   fsck,
   makeImage,
   makeTree,
-  prng,
   randomBytes,
   randomWorkload,
   replayScript,
@@ -28,7 +27,7 @@ import {
 function stripes(c: number, n: number, span: number, stripe: number): Workload {
   const offsets: number[] = [];
   for (let off = c * stripe; off + stripe <= span; off += n * stripe) offsets.push(off);
-  const next = prng(1000 + c);
+  const next = seededRandom(1000 + c);
   for (let i = offsets.length - 1; i > 0; i--) {
     const j = Math.floor(next() * (i + 1));
     [offsets[i], offsets[j]] = [offsets[j] as number, offsets[i] as number];

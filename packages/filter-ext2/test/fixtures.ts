@@ -2,7 +2,7 @@ import { closeSync, existsSync, ftruncateSync, mkdirSync, mkdtempSync, openSync,
 import { execFileSync } from 'node:child_process';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { run, runOk } from '@nbdkit-ts/testing';
+import { run, runOk, seededRandom } from '@nbdkit-ts/testing';
 
 /**
  * A fresh directory for images, in memory (/dev/shm) where there is one:
@@ -13,21 +13,10 @@ export function scratchDir(): string {
   return mkdtempSync(join(existsSync('/dev/shm') ? '/dev/shm' : tmpdir(), 'nbdkit-ts-ext2-'));
 }
 
-/** A small seeded generator (mulberry32), so every run writes the same bytes. */
-export function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 2 ** 32;
-  };
-}
 
 /** `n` bytes from the generator, never a whole block of zeroes (mke2fs -d would make it a hole). */
 export function randomBytes(n: number, seed: number): Buffer {
-  const next = prng(seed);
+  const next = seededRandom(seed);
   const b = Buffer.alloc(n);
   for (let i = 0; i < n; i += 4) b.writeUInt32LE((next() * 2 ** 32) >>> 0 || 1, Math.min(i, n - 4));
   return b;
@@ -163,7 +152,7 @@ export interface Workload {
  * some zero requests.
  */
 export function randomWorkload(seed: number, size: number, count: number, maxLen = 65536): Workload {
-  const next = prng(seed);
+  const next = seededRandom(seed);
   const ops: Op[] = [];
   let pos = 0;
   for (let i = 0; i < count; i++) {

@@ -1,7 +1,7 @@
 import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest';
-import { startServer, tempDir } from '@nbdkit-ts/testing';
+import { seededRandom, startServer, tempDir } from '@nbdkit-ts/testing';
 import { openExport } from './storm-client.js';
 import { NBD_CMD_FLAG_FUA, NBD_CMD_FLUSH, NBD_CMD_WRITE } from '../src/protocol/constants.js';
 
@@ -10,15 +10,10 @@ const BLOCK = 4096;
 const BLOCKS = 1024;
 const WINDOW = 8;
 
-/** A small seeded generator (mulberry32). */
+/** Integers from 0 to n - 1, the same ones for the same seed. */
 function rng(seed: number): (n: number) => number {
-  let a = seed >>> 0;
-  return (n) => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = Math.imul(a ^ (a >>> 15), a | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return Math.floor((((t ^ (t >>> 14)) >>> 0) / 4294967296) * n);
-  };
+  const next = seededRandom(seed);
+  return (n) => Math.floor(next() * n);
 }
 
 /** The block a write puts down: its tag in every word, so a torn or missing write shows. */

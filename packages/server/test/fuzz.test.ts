@@ -2,7 +2,7 @@ import { connect } from 'node:net';
 import { readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { nbdsh, startServer, tempDir, type ServerProcess } from '@nbdkit-ts/testing';
+import { nbdsh, seededRandom, startServer, tempDir, type ServerProcess } from '@nbdkit-ts/testing';
 import { option, request } from './wire.js';
 
 /**
@@ -16,17 +16,6 @@ const SEED = Number(process.env.NBDKIT_TS_FUZZ_SEED ?? 20261127);
 const PARALLEL = 8;
 const SIZE = 1024 * 1024;
 
-/** mulberry32: a small seeded generator, so a case can be replayed from its number. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 class Gen {
   constructor(readonly next: () => number) {}
@@ -124,7 +113,7 @@ function mutate(g: Gen, b: Buffer, from: number): Buffer {
 
 /** The bytes of case number `n`. */
 export function fuzzCase(seed: number, n: number): Buffer {
-  const g = new Gen(rng(seed ^ Math.imul(n + 1, 0x9e3779b1)));
+  const g = new Gen(seededRandom(seed ^ Math.imul(n + 1, 0x9e3779b1)));
   switch (g.int(4)) {
     case 0:
       return g.bytes(g.int(300));
@@ -146,7 +135,7 @@ export function fuzzCase(seed: number, n: number): Buffer {
  * quiet, then hangs up. Resolves with the number of bytes the server sent.
  */
 function runCase(socket: string, bytes: Buffer, n: number): Promise<number> {
-  const g = new Gen(rng(n));
+  const g = new Gen(seededRandom(n));
   return new Promise((resolve) => {
     const s = connect(socket);
     let quiet: NodeJS.Timeout | undefined;

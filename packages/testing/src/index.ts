@@ -8,3 +8,4 @@ export { NBDSH_EXPECT_ERROR, nbdsh, run, runOk, type NbdshOptions, type RunOptio
 export { cliPath, startServer, tempDir, type ServerProcess, type StartOptions } from './server-process.js';
 export { FAULT_FILTER, MEMORY_PLUGIN } from './layers.js';
 export { missingTools, TEST_PATH, TEST_TOOLS } from './tools.js';
+export { seededRandom } from './seeded-random.js';
