@@ -1,4 +1,4 @@
-import { errorMessage, Flag, type Capabilities, type ExtentList, type Context, type FilterHandle, type Flags, type MaybePromise, type Next } from '@nbdkit-ts/core';
+import { afterCall, errorMessage, Flag, type Capabilities, type ExtentList, type Context, type FilterHandle, type Flags, type MaybePromise, type Next } from '@nbdkit-ts/core';
 import { READ, WRITE, type Group, type Member, type Registry } from './group.js';
 import { advertised, resolveMode, type ResolvedMode } from './mode.js';
 import type { Mutex } from './mutex.js';
@@ -76,18 +76,10 @@ export class MultiConnHandle implements FilterHandle, Member {
    * no promise here either.
    */
   private marking(bits: number, call: () => MaybePromise<void>): MaybePromise<void> {
-    let result: MaybePromise<void>;
-    try {
-      result = this.below(call);
-    } catch (e) {
-      this.mark(bits);
-      throw e;
-    }
-    if (!(result instanceof Promise)) {
-      this.mark(bits);
-      return undefined;
-    }
-    return result.finally(() => this.mark(bits));
+    return afterCall(
+      () => this.below(call),
+      () => this.mark(bits),
+    );
   }
 
   pread(buf: Uint8Array, offset: bigint, flags: Flags): MaybePromise<void> {

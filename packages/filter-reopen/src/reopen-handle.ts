@@ -1,4 +1,5 @@
 import {
+  afterCall,
   errorCode,
   errorMessage,
   ExtentList,
@@ -189,18 +190,10 @@ export class ReopenHandle implements FilterHandle {
     }
     req.check(slot.next.capabilities);
     slot.users++;
-    let result: MaybePromise<void>;
-    try {
-      result = req.call(slot.next);
-    } catch (e) {
-      this.release(slot);
-      throw e;
-    }
-    if (!isPromise(result)) {
-      this.release(slot);
-      return undefined;
-    }
-    return result.finally(() => this.release(slot));
+    return afterCall(
+      () => req.call(slot.next),
+      () => this.release(slot),
+    );
   }
 
   /** Retries `req`, which failed with `error` on `failedOn`, until it succeeds or must give up. */
