@@ -21,9 +21,10 @@ medians, the ratio nbdkit-ts / nbdkit, server CPU and peak RSS as Markdown table
 
   --quick               fewer workloads, 3 rounds of 1 s on a 512M image, memory of
                         nbdkit-ts only (under two minutes on an idle 2-core machine)
-  --rounds N            rounds (default 5; --quick 3; --profile 1)
-  --runtime S           measured seconds of each fio run (default 3; --quick 1)
-  --ramp S              unmeasured fio ramp-up seconds of each run (default 1; --quick 0.25)
+  --rounds N            rounds (default 9; --quick 3; --profile 1)
+  --runtime S           measured seconds of each fio run (default 2; --quick 1; --profile 3)
+  --ramp S              unmeasured fio ramp-up seconds of each run (default 0.5; --quick 0.25;
+                        --profile 1)
   --warmup S            unmeasured client load on each server after it starts
                         (default 4; --quick 2)
   -w, --workloads LIST  workload or group names, comma-separated (see --list)
@@ -109,9 +110,9 @@ function options() {
     size,
     cacheReset,
     image: v.image === undefined ? undefined : resolve(v.image),
-    rounds: v.rounds !== undefined ? positive('--rounds', v.rounds, true) : profile ? 1 : quick ? 3 : 5,
-    runtime: v.runtime !== undefined ? positive('--runtime', v.runtime) : quick ? 1 : 3,
-    ramp: v.ramp !== undefined ? positive('--ramp', v.ramp) : quick ? 0.25 : 1,
+    rounds: v.rounds !== undefined ? positive('--rounds', v.rounds, true) : profile ? 1 : quick ? 3 : 9,
+    runtime: v.runtime !== undefined ? positive('--runtime', v.runtime) : profile ? 3 : quick ? 1 : 2,
+    ramp: v.ramp !== undefined ? positive('--ramp', v.ramp) : profile ? 1 : quick ? 0.25 : 0.5,
     warmup: v.warmup !== undefined ? positive('--warmup', v.warmup) : quick ? 2 : 4,
     rssLimit: v['rss-limit'] !== undefined ? positive('--rss-limit', v['rss-limit']) : 300,
     json: v.json === undefined ? undefined : resolve(v.json),
