@@ -1,6 +1,5 @@
-import { rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { nbdsh, runOk, seededRandom, startServer } from '@nbdkit-ts/testing';
 import {
   applyWorkload,
@@ -8,15 +7,13 @@ import {
   fileEquals,
   fsck,
   makeImage,
-  makeTree,
   randomBytes,
   randomWorkload,
   replayScript,
   saveWorkload,
   type Op,
-  type Tree,
   type Workload,
-  scratchDir,
+  useScratchTree,
 } from './fixtures.js';
 
 /**
@@ -37,59 +34,52 @@ function stripes(c: number, n: number, span: number, stripe: number): Workload {
 }
 
 describe('many connections through one mounted filesystem', () => {
-  let dir: string;
-  let tree: Tree;
-
-  beforeAll(() => {
-    dir = scratchDir();
-    tree = makeTree(dir);
-  });
-  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+  const scratch = useScratchTree();
 
   it.each([2, 8])('%i connections writing interleaved stripes into the holes of one file at once', async (n) => {
-    const image = join(dir, `conc-${n}.img`);
-    await makeImage(image, 'ext4-csum-inline', tree);
+    const image = join(scratch.dir, `conc-${n}.img`);
+    await makeImage(image, 'ext4-csum-inline', scratch.tree);
     const path = '/disks/holes.img';
-    const expected = Buffer.from(tree.files.get(path) as Buffer);
+    const expected = Buffer.from(scratch.tree.files.get(path) as Buffer);
     const server = await startServer(['--filter=ext2', 'file', image, `ext2file=${path}`]);
     try {
       const loads = Array.from({ length: n }, (_, c) => stripes(c, n, 12 * 1024 * 1024, 3000));
-      await Promise.all(loads.map((w, c) => nbdsh(server.uri, replayScript(saveWorkload(dir, `conc-${n}-${c}`, w)))));
+      await Promise.all(loads.map((w, c) => nbdsh(server.uri, replayScript(saveWorkload(scratch.dir, `conc-${n}-${c}`, w)))));
       for (const w of loads) applyWorkload(expected, w);
-      const out = join(dir, `conc-${n}-out.bin`);
+      const out = join(scratch.dir, `conc-${n}-out.bin`);
       await runOk('nbdcopy', [server.uri, out]);
       expect(fileEquals(out, expected)).toBe(true);
     } finally {
       await server.stop();
     }
     await fsck(image);
-    expect(await dumpEquals(image, path, join(dir, `conc-${n}-dump.bin`), expected)).toBe(true);
+    expect(await dumpEquals(image, path, join(scratch.dir, `conc-${n}-dump.bin`), expected)).toBe(true);
   });
 
   it('ext2file=exportname: clients pick different files and write them at the same time', async () => {
-    const image = join(dir, 'exports.img');
-    await makeImage(image, 'ext4', tree);
+    const image = join(scratch.dir, 'exports.img');
+    await makeImage(image, 'ext4', scratch.tree);
     const server = await startServer(['--filter=ext2', 'file', image, 'ext2file=exportname']);
     const paths = ['/disks/vm.img', '/disks/holes.img', '/many/target.bin'];
     const expected = new Map<string, Buffer>();
     try {
       for (const path of paths) {
         const info = JSON.parse((await runOk('nbdinfo', ['--json', server.uriFor(path)])).stdout) as { exports: { 'export-size': number }[] };
-        expect(info.exports[0]?.['export-size']).toBe((tree.files.get(path) as Buffer).length);
+        expect(info.exports[0]?.['export-size']).toBe((scratch.tree.files.get(path) as Buffer).length);
       }
       await Promise.all(
         paths.map((path, i) => {
-          const contents = Buffer.from(tree.files.get(path) as Buffer);
+          const contents = Buffer.from(scratch.tree.files.get(path) as Buffer);
           const w = randomWorkload(300 + i, contents.length, 200, 32768);
           applyWorkload(contents, w);
           expected.set(path, contents);
-          return nbdsh(server.uriFor(path), replayScript(saveWorkload(dir, `export-${i}`, w)));
+          return nbdsh(server.uriFor(path), replayScript(saveWorkload(scratch.dir, `export-${i}`, w)));
         }),
       );
     } finally {
       await server.stop();
     }
     await fsck(image);
-    for (const path of paths) expect(await dumpEquals(image, path, join(dir, 'export-dump.bin'), expected.get(path) as Buffer), path).toBe(true);
+    for (const path of paths) expect(await dumpEquals(image, path, join(scratch.dir, 'export-dump.bin'), expected.get(path) as Buffer), path).toBe(true);
   });
 });

@@ -1,9 +1,9 @@
-import { closeSync, copyFileSync, mkdirSync, openSync, readSync, rmSync, truncateSync, writeFileSync, writeSync } from 'node:fs';
+import { closeSync, copyFileSync, mkdirSync, openSync, readSync, truncateSync, writeFileSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { nbdsh, run, runOk, startServer } from '@nbdkit-ts/testing';
 import { Superblock } from '../src/ext2fs/superblock.js';
-import { debugfs, fsck, KINDS, makeImage, makeTree, scratchDir, type Tree } from './fixtures.js';
+import { debugfs, fsck, KINDS, makeImage, useScratchTree } from './fixtures.js';
 
 /** The error a server start fails with (its stderr). */
 async function startFailure(args: string[]): Promise<string> {
@@ -33,21 +33,17 @@ interface Info {
 }
 
 describe('ext2 filter errors and read-only mounts', () => {
-  let dir: string;
-  let tree: Tree;
+  const scratch = useScratchTree();
   let image: string;
 
   beforeAll(async () => {
-    dir = scratchDir();
-    tree = makeTree(dir);
-    image = join(dir, 'fs.img');
-    await makeImage(image, 'ext4', tree);
+    image = join(scratch.dir, 'fs.img');
+    await makeImage(image, 'ext4', scratch.tree);
   });
-  afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
   /** A copy of the image to spoil. */
   function copy(name: string): string {
-    const out = join(dir, name);
+    const out = join(scratch.dir, name);
     copyFileSync(image, out);
     return out;
   }
@@ -79,10 +75,10 @@ describe('ext2 filter errors and read-only mounts', () => {
   });
 
   it('refuses what is not an ext2/3/4 filesystem, a truncated image, and a bad superblock checksum', async () => {
-    const zeroes = join(dir, 'zeroes.img');
+    const zeroes = join(scratch.dir, 'zeroes.img');
     writeFileSync(zeroes, Buffer.alloc(1024 * 1024));
     expect(await openFailure(['--filter=ext2', 'file', zeroes, 'ext2file=/x'])).toContain('not an ext2/3/4 filesystem (bad superblock magic 0x0)');
-    const tiny = join(dir, 'tiny.img');
+    const tiny = join(scratch.dir, 'tiny.img');
     writeFileSync(tiny, Buffer.alloc(1000));
     expect(await openFailure(['--filter=ext2', 'file', tiny, 'ext2file=/x'])).toContain('the image (1000 bytes) is too small to hold an ext2/3/4 filesystem');
 
@@ -180,7 +176,7 @@ describe('ext2 filter errors and read-only mounts', () => {
       expect(server.stderr()).toContain(warning);
       const r = await run('nbdsh', ['-u', server.uri, '-c', 'h.pwrite(b"x", 0)']);
       expect(r.status).not.toBe(0);
-      await nbdsh(server.uri, `assert h.pread(16, 0) == bytes.fromhex('${(tree.files.get('/disks/vm.img') as Buffer).subarray(0, 16).toString('hex')}')`);
+      await nbdsh(server.uri, `assert h.pread(16, 0) == bytes.fromhex('${(scratch.tree.files.get('/disks/vm.img') as Buffer).subarray(0, 16).toString('hex')}')`);
     } finally {
       await server.stop();
     }
@@ -202,7 +198,7 @@ describe('ext2 filter errors and read-only mounts', () => {
   });
 
   it.each(['ext4', 'ext2'] as const)('%s: a write into a hole of a full filesystem fails with ENOSPC and leaves it consistent', async (kind) => {
-    const small = join(dir, `full-${kind}`);
+    const small = join(scratch.dir, `full-${kind}`);
     mkdirSync(join(small, 'tree'), { recursive: true });
     const fd = openSync(join(small, 'tree/big-sparse.img'), 'w');
     writeSync(fd, Buffer.alloc(4096, 1), 0, 4096, 32 * 1024 * 1024 - 4096);

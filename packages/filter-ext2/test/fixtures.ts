@@ -1,7 +1,8 @@
-import { closeSync, existsSync, ftruncateSync, mkdirSync, mkdtempSync, openSync, readFileSync, readSync, symlinkSync, writeFileSync, writeSync } from 'node:fs';
+import { closeSync, existsSync, ftruncateSync, mkdirSync, mkdtempSync, openSync, readFileSync, readSync, rmSync, symlinkSync, writeFileSync, writeSync } from 'node:fs';
 import { execFileSync } from 'node:child_process';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { afterAll, beforeAll } from 'vitest';
 import { run, runOk, seededRandom } from '@nbdkit-ts/testing';
 
 /**
@@ -11,6 +12,27 @@ import { run, runOk, seededRandom } from '@nbdkit-ts/testing';
  */
 export function scratchDir(): string {
   return mkdtempSync(join(existsSync('/dev/shm') ? '/dev/shm' : tmpdir(), 'nbdkit-ts-ext2-'));
+}
+
+/** A scratch directory and the test tree in it, for the tests of the enclosing `describe`. */
+export interface Scratch {
+  readonly dir: string;
+  readonly tree: Tree;
+}
+
+/**
+ * Makes a {@link scratchDir} and the test tree in it before the tests of the
+ * enclosing `describe`, and removes the directory after them. Its fields are
+ * set once those tests run.
+ */
+export function useScratchTree(): Scratch {
+  const scratch = { dir: '', tree: undefined as unknown as Tree };
+  beforeAll(() => {
+    scratch.dir = scratchDir();
+    scratch.tree = makeTree(scratch.dir);
+  });
+  afterAll(() => rmSync(scratch.dir, { recursive: true, force: true }));
+  return scratch;
 }
 
 

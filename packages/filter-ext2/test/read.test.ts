@@ -1,8 +1,7 @@
-import { rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { runOk, startServer } from '@nbdkit-ts/testing';
-import { fileEquals, makeImage, makeTree, type Kind, type Tree, scratchDir } from './fixtures.js';
+import { fileEquals, makeImage, type Kind, useScratchTree } from './fixtures.js';
 
 interface MapEntry {
   offset: number;
@@ -19,20 +18,13 @@ const KINDS: Kind[] = ['ext2', 'ext3', 'ext4', 'ext4-csum-inline', 'ext4-64k'];
 const FILES = ['/disks/vm.img', '/disks/sparse.img', '/disks/holes.img', '/disks/frag.img', '/tiny.txt', '/small.bin', '/many/target.bin'];
 
 describe('reading files out of ext2/3/4 images', () => {
-  let dir: string;
-  let tree: Tree;
-
-  beforeAll(() => {
-    dir = scratchDir();
-    tree = makeTree(dir);
-  });
-  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+  const scratch = useScratchTree();
 
   describe.each(KINDS)('%s', (kind) => {
     let image: string;
     beforeAll(async () => {
-      image = join(dir, `${kind}.img`);
-      await makeImage(image, kind, tree, kind === 'ext4-64k' ? '256M' : '128M');
+      image = join(scratch.dir, `${kind}.img`);
+      await makeImage(image, kind, scratch.tree, kind === 'ext4-64k' ? '256M' : '128M');
     });
 
     // With 64 KiB blocks the directory fits in one block and needs no index.
@@ -44,9 +36,9 @@ describe('reading files out of ext2/3/4 images', () => {
       const server = await startServer(['--filter=ext2', 'file', image, 'ext2file=exportname', '-r']);
       try {
         for (const path of FILES) {
-          const out = join(dir, `${kind}-out.bin`);
+          const out = join(scratch.dir, `${kind}-out.bin`);
           await runOk('nbdcopy', [server.uriFor(path), out]);
-          expect(fileEquals(out, tree.files.get(path) as Buffer), `${kind} ${path}`).toBe(true);
+          expect(fileEquals(out, scratch.tree.files.get(path) as Buffer), `${kind} ${path}`).toBe(true);
         }
       } finally {
         await server.stop();
