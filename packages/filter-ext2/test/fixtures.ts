@@ -22,17 +22,30 @@ export interface Scratch {
 
 /**
  * Makes a {@link scratchDir} and the test tree in it before the tests of the
- * enclosing `describe`, and removes the directory after them. Its fields are
- * set once those tests run.
+ * enclosing `describe`, and removes the directory after them. Its fields can
+ * be read once those tests run.
  */
 export function useScratchTree(): Scratch {
-  const scratch = { dir: '', tree: undefined as unknown as Tree };
+  let dir: string | undefined;
+  let tree: Tree | undefined;
+  const notYet = (): never => {
+    throw new Error('the scratch tree is made before the tests of its describe block');
+  };
   beforeAll(() => {
-    scratch.dir = scratchDir();
-    scratch.tree = makeTree(scratch.dir);
+    dir = scratchDir();
+    tree = makeTree(dir);
   });
-  afterAll(() => rmSync(scratch.dir, { recursive: true, force: true }));
-  return scratch;
+  afterAll(() => {
+    if (dir !== undefined) rmSync(dir, { recursive: true, force: true });
+  });
+  return {
+    get dir() {
+      return dir ?? notYet();
+    },
+    get tree() {
+      return tree ?? notYet();
+    },
+  };
 }
 
 
