@@ -1,6 +1,11 @@
 /** A value, or a promise of it. Layers may answer synchronously to spare the event loop a promise. */
 export type MaybePromise<T> = T | Promise<T>;
 
+/** Whether a layer answered with a promise (anything with a `then` method) rather than a value. */
+export function isPromise<T>(value: MaybePromise<T>): value is Promise<T> {
+  return typeof (value as { then?: unknown } | null | undefined)?.then === 'function';
+}
+
 /**
  * Runs `call`, then `done` however it ended (returned, threw, or its promise
  * settled), and gives back what `call` gave: synchronously when `call`
@@ -15,7 +20,7 @@ export function afterCall<T>(call: () => MaybePromise<T>, done: () => void): May
     done();
     throw e;
   }
-  if (typeof (result as { then?: unknown } | null | undefined)?.then === 'function') return Promise.resolve(result).finally(done);
+  if (isPromise(result)) return Promise.resolve(result).finally(done);
   done();
   return result;
 }

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { afterCall } from '../src/index.js';
+import { afterCall, isPromise } from '../src/index.js';
 
 describe('afterCall', () => {
   it('runs done at once and answers synchronously when the call does', () => {
@@ -43,5 +43,15 @@ describe('afterCall', () => {
     expect(done).toBe(1);
     await expect(afterCall(() => Promise.reject(new Error('late')), () => done++)).rejects.toThrow('late');
     expect(done).toBe(2);
+  });
+});
+
+describe('isPromise', () => {
+  it('tells a promise or thenable from a plain answer', () => {
+    expect(isPromise(Promise.resolve())).toBe(true);
+    expect(isPromise({ then: () => undefined } as unknown as Promise<void>)).toBe(true);
+    expect(isPromise(undefined)).toBe(false);
+    expect(isPromise(0)).toBe(false);
+    expect(isPromise(null)).toBe(false);
   });
 });

@@ -4,6 +4,7 @@ import {
   errorMessage,
   ExtentList,
   Flag,
+  isPromise,
   nbdError,
   type Capabilities,
   type Context,
@@ -42,10 +43,6 @@ interface Request {
   call(next: Next): MaybePromise<void>;
   /** Throws errors that are final (never retried), before each try. */
   refuse?(): void;
-}
-
-function isPromise(v: unknown): v is Promise<void> {
-  return typeof (v as { then?: unknown } | undefined)?.then === 'function';
 }
 
 /**
