@@ -35,6 +35,15 @@ describe('cache=, fadvise= and the CACHE command, seen in the page cache (fincor
     return resident(image);
   };
 
+  /**
+   * Other tests run alongside and the kernel may reclaim a few pages of any file meanwhile, so
+   * "kept in the page cache" means at least 7/8 of it resident, and never more than it.
+   */
+  const expectKept = (bytes: number, of: number) => {
+    expect(bytes).toBeGreaterThanOrEqual((of * 7) / 8);
+    expect(bytes).toBeLessThanOrEqual(of);
+  };
+
   // Requests smaller than the kernel's 2 MiB folios, over four connections.
   const readAll = (uri: string) => runOk('nbdcopy', ['--request-size=262144', uri, 'null:']);
   const writeAll = (uri: string) => runOk('nbdcopy', ['--request-size=262144', '--flush', source, uri]);
@@ -42,14 +51,14 @@ describe('cache=, fadvise= and the CACHE command, seen in the page cache (fincor
   it('cache=none drops what was read', async () => {
     const cached = await residentAfter([], readAll);
     const uncached = await residentAfter(['cache=none'], readAll);
-    expect(cached).toBe(SIZE);
+    expectKept(cached, SIZE);
     expect(uncached).toBeLessThan(cached / 8);
   });
 
   it('cache=none drops what was written, once written back', async () => {
     const cached = await residentAfter([], writeAll);
     const uncached = await residentAfter(['cache=none'], writeAll);
-    expect(cached).toBe(SIZE);
+    expectKept(cached, SIZE);
     expect(uncached).toBeLessThan(cached / 8);
     expect(readFileSync(image).equals(readFileSync(source))).toBe(true);
   });
@@ -58,12 +67,12 @@ describe('cache=, fadvise= and the CACHE command, seen in the page cache (fincor
     const readFirstBlock = (uri: string) => nbdsh(uri, 'h.pread(4096, 0)');
     const normal = await residentAfter([], readFirstBlock);
     const random = await residentAfter(['fadvise=random'], readFirstBlock);
-    expect(random).toBe(4096);
-    expect(normal).toBeGreaterThan(random);
+    expect(random).toBeLessThanOrEqual(4096);
+    expect(normal).toBeGreaterThan(4096);
   });
 
   it('the CACHE command reads ahead (posix_fadvise WILLNEED)', async () => {
     const cached = await residentAfter(['fadvise=random'], (uri) => nbdsh(uri, `h.cache(${4 * MiB}, ${8 * MiB})`));
-    expect(cached).toBe(4 * MiB);
+    expectKept(cached, 4 * MiB);
   });
 });
