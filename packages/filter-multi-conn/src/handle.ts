@@ -1,4 +1,4 @@
-import { afterCall, errorMessage, Flag, type Capabilities, type ExtentList, type Context, type FilterHandle, type Flags, type MaybePromise, type Next } from '@nbdkit-ts/core';
+import { afterCall, errorMessage, isPromise, Flag, type Capabilities, type ExtentList, type Context, type FilterHandle, type Flags, type MaybePromise, type Next } from '@nbdkit-ts/core';
 import { READ, WRITE, type Group, type Member, type Registry } from './group.js';
 import { advertised, resolveMode, type ResolvedMode } from './mode.js';
 import type { Mutex } from './mutex.js';
@@ -118,7 +118,7 @@ export class MultiConnHandle implements FilterHandle, Member {
     const emulateFua = fua && this.mode === 'emulate';
     const written = this.marking(emulateFua || !fua ? WRITE : 0, () => call(emulateFua ? flags & ~Flag.FUA : flags));
     if (!emulateFua) return written;
-    return written instanceof Promise ? written.then(() => this.flush(0)) : this.flush(0);
+    return isPromise(written) ? written.then(() => this.flush(0)) : this.flush(0);
   }
 
   async flush(flags: Flags): Promise<void> {

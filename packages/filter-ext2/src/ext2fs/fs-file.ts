@@ -1,4 +1,4 @@
-import { ExtentList, ExtentType, nbdError, toSafeNumber } from '@nbdkit-ts/core';
+import { ExtentList, ExtentType, isPromise, nbdError, toSafeNumber } from '@nbdkit-ts/core';
 import type { BlockAllocator } from './block-allocator.js';
 import type { BlockDevice } from './block-device.js';
 import type { BlockMap, Mapping } from './block-map.js';
@@ -30,7 +30,7 @@ let zeroes: Uint8Array | undefined;
 
 /** Keeps the calls that answered with a promise, to wait for them together. */
 function pending(list: Promise<void>[], result: void | Promise<void>): void {
-  if (result instanceof Promise) list.push(result);
+  if (isPromise(result)) list.push(result);
 }
 
 /**
