@@ -24,6 +24,9 @@ describe('qemu-io, nbdcopy and many connections', () => {
     rmSync(dir, { recursive: true, force: true });
   });
 
+  /** Runs the fio job `name` on the export (ioengine=nbd) with `options`, one report for all its jobs. */
+  const fio = (name: string, options: string[]) => runOk('fio', [`--name=${name}`, '--ioengine=nbd', `--uri=${server.uri}`, ...options, '--group_reporting']);
+
   it('qemu-io pattern writes read back through NBD and land in the file', async () => {
     await runOk('qemu-io', ['-f', 'raw', '-c', 'write -P 0x5a 1M 2M', '-c', 'write -P 0xc3 3M 64k', '-c', 'read -P 0x5a 1M 2M', '-c', 'read -P 0xc3 3M 64k', '-c', 'read -P 0 0 1M', server.uri]);
     const data = readFileSync(image);
@@ -46,10 +49,7 @@ describe('qemu-io, nbdcopy and many connections', () => {
   });
 
   it('fio writes with crc32c verification through ioengine=nbd, 4 jobs deep', async () => {
-    const r = await runOk('fio', [
-      '--name=verify',
-      '--ioengine=nbd',
-      `--uri=${server.uri}`,
+    const r = await fio('verify', [
       '--rw=randwrite',
       '--bs=16k',
       '--iodepth=16',
@@ -59,7 +59,6 @@ describe('qemu-io, nbdcopy and many connections', () => {
       '--verify=crc32c',
       '--verify_state_save=0',
       '--do_verify=1',
-      '--group_reporting',
     ]);
     expect(r.stdout).toMatch(/verify/);
     expect(r.stdout).not.toMatch(/verify: bad|crc32c: verify failed/);
@@ -67,17 +66,7 @@ describe('qemu-io, nbdcopy and many connections', () => {
   });
 
   it('fio mixes 1 MiB reads and writes 8 deep without an error', async () => {
-    const r = await runOk('fio', [
-      '--name=mixed',
-      '--ioengine=nbd',
-      `--uri=${server.uri}`,
-      '--rw=rw',
-      '--bs=1m',
-      '--iodepth=8',
-      '--size=48M',
-      '--loops=4',
-      '--group_reporting',
-    ]);
+    const r = await fio('mixed', ['--rw=rw', '--bs=1m', '--iodepth=8', '--size=48M', '--loops=4']);
     expect(r.stdout).toMatch(/mixed/);
     expect(r.stderr).not.toMatch(/error|fail|reset/i);
   });
