@@ -16,7 +16,7 @@ export type { Filter } from './filter.js';
 export { Flag, type Flags } from './flags.js';
 export type { FilterHandle, Handle, PluginCapabilities, PluginHandle } from './handle.js';
 export type { LayerDefinition } from './layer.js';
-export type { Host, Logger } from './logger.js';
+export type { BackgroundTask, Host, Logger } from './logger.js';
 export { afterCall, isPromise, type MaybePromise } from './maybe-promise.js';
 export type { Backend, ClientInfo, ExportInfo, Next, OpenOptions } from './next.js';
 export { countToBigint, MAX_U32, MAX_U64, toCount, toSafeNumber } from './convert.js';

@@ -2,11 +2,19 @@
 export interface Logger {
   /** Shown only with `-v`. */
   debug(message: string): void;
+  /** Always shown: what an operator wants to see in normal running (a periodic report, a mode chosen). */
+  info(message: string): void;
   /** Always shown. */
   warn(message: string): void;
   /** Always shown. */
   error(message: string): void;
 }
+
+/**
+ * Work a layer runs in the background, outside any request: a scan, a
+ * prefetch, a reclaim. It stops when `signal` is aborted (at shutdown).
+ */
+export type BackgroundTask = (signal: AbortSignal) => Promise<void>;
 
 /** Services of the server that every layer may use from its ready hook on. */
 export interface Host {
@@ -18,4 +26,12 @@ export interface Host {
   debugFlag(name: string): number;
   /** Aborted when the server shuts down: background tasks stop on it. */
   readonly signal: AbortSignal;
+  /**
+   * Runs `task` in the background. At shutdown the server aborts the task's
+   * signal and waits for the task to settle before it closes any shared
+   * context or runs any cleanup hook, so a task may use shared contexts
+   * until it returns. A rejection is logged (an abort is not). Throws once
+   * shutdown has begun. `name` appears in messages.
+   */
+  background(name: string, task: BackgroundTask): void;
 }

@@ -34,6 +34,13 @@ export interface OpenOptions {
    * opener closes it, in cleanup at the latest.
    */
   readonly shared?: boolean;
+  /**
+   * Abandons the open when aborted: the promise rejects at once (ECANCELED)
+   * and a context the layer beneath opens anyway is closed as it arrives.
+   * Opens also fail once the connection they belong to has ended, or, for
+   * shared contexts, once the server's shutdown has begun (ESHUTDOWN).
+   */
+  readonly signal?: AbortSignal;
 }
 
 /** An export a layer offers, as listed by NBD_OPT_LIST. */

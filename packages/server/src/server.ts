@@ -1,6 +1,7 @@
 import { createServer as createNetServer, type Server as NetServer, type Socket } from 'node:net';
 import { rmSync } from 'node:fs';
 import { errorMessage, type FilterDefinition, type Host, type PluginDefinition } from '@nbdkit-ts/core';
+import { Admission } from './connection/admission.js';
 import { Connection } from './connection/connection.js';
 import { DEFAULT_LIMITS, MIN_BUFFER, MIN_CONNECTION_BUFFER, type Limits } from './connection/limits.js';
 import { MemoryPool } from './connection/memory.js';
@@ -11,7 +12,8 @@ import { checkLayer, loadLayer } from './loader/load-layer.js';
 import { createLogger, type LogSink } from './log/logger.js';
 import type { LoadedLayer } from './stack/loaded-layer.js';
 import { routeParams } from './stack/params.js';
-import type { Scope } from './stack/scope.js';
+import { BackgroundTasks } from './stack/background-tasks.js';
+import { Scope } from './stack/scope.js';
 import { Stack } from './stack/stack.js';
 
 /** How to build a server. */
@@ -105,9 +107,7 @@ function parseDebugFlags(flags: readonly string[]): Map<string, Map<string, numb
  */
 export class NbdServer {
   private readonly connections = new Set<Connection>();
-  private refusing = 0;
-  /** Connections accepted and waiting for their turn (serialize-connections). */
-  private waitingTurn = 0;
+  private readonly admission: Admission;
   private readonly listeners: { server: NetServer; socket?: string }[] = [];
   private readonly connectionLock = new Serializer();
   private readonly abort = new AbortController();
@@ -117,11 +117,13 @@ export class NbdServer {
 
   private constructor(
     readonly stack: Stack,
+    private readonly tasks: BackgroundTasks,
     options: ServerOptions,
     log: ReturnType<typeof createLogger>,
     limits: Limits,
     tls: ServerCore['tls'],
   ) {
+    this.admission = new Admission(limits.maxConnections, MAX_REFUSING);
     this.core = {
       stack,
       readonly: options.readonly === true,
@@ -148,6 +150,7 @@ export class NbdServer {
     const limits = limitsFrom(options);
     const tls = loadTls(options.tls ?? { mode: 'off' });
     const abort = new AbortController();
+    const tasks = new BackgroundTasks();
     const load = async (kind: 'plugin' | 'filter', x: PluginDefinition | FilterDefinition | string) =>
       typeof x === 'string' ? loadLayer(kind, x, options.searchPath) : { def: checkLayer(kind, x, 'embedded'), source: 'embedded' };
     const modules = [...(await Promise.all((options.filters ?? []).map((f) => load('filter', f)))), await load('plugin', options.plugin)];
@@ -155,9 +158,15 @@ export class NbdServer {
     const layers: LoadedLayer[] = modules.map(({ def, source }, index) => {
       const layerLog = createLogger(def.name, logOptions);
       const flags = debugFlags.get(def.name) ?? new Map<string, number>();
-      const host: Host = { log: layerLog, verbose, debugFlag: (n) => flags.get(n) ?? 0, signal: abort.signal };
+      const host: Host = {
+        log: layerLog,
+        verbose,
+        debugFlag: (n) => flags.get(n) ?? 0,
+        signal: abort.signal,
+        background: (name, task) => tasks.start(layerLog, name, task),
+      };
       const logFor = (id: number | undefined) => (id === undefined ? layerLog : createLogger(`${def.name}[${id}]`, logOptions));
-      return { def, index, name: def.name, source, log: layerLog, logFor, host, debugFlags: flags };
+      return { def, index, name: def.name, source, log: layerLog, logFor, host, debugFlags: flags, census: { open: 0 } };
     });
     const routed = routeParams(
       layers.map((l) => l.def),
@@ -179,10 +188,10 @@ export class NbdServer {
         throw new Error(`${layer.name}: ${errorMessage(e)}`, { cause: e });
       }
     }
-    const shared: Scope = { exportName: '', readonly: options.readonly === true, tls: false, signal: abort.signal, open: new Set(), shared: true, connectionId: undefined, log };
+    const shared = new Scope('', options.readonly === true, false, abort.signal, undefined, log);
     const stack = new Stack(layers, shared);
     await stack.ready();
-    const server = new NbdServer(stack, options, log, limits, tls);
+    const server = new NbdServer(stack, tasks, options, log, limits, tls);
     server.abort.signal.addEventListener('abort', () => abort.abort());
     return server;
   }
@@ -223,33 +232,34 @@ export class NbdServer {
       return;
     }
     const id = this.nextId++;
-    const max = this.core.limits.maxConnections;
-    if (this.connections.size + this.waitingTurn >= max) {
-      const message = `too many connections: ${max} already (--max-connections)`;
-      if (this.refusing >= MAX_REFUSING) {
-        socket.destroy();
-        return;
-      }
+    const slot = this.admission.admit();
+    if (slot === undefined) {
+      socket.destroy();
+      return;
+    }
+    if (!slot.served) {
+      const message = `too many connections: ${this.admission.max} already (--max-connections)`;
       this.core.log.warn(`connection ${id} refused: ${message}`);
-      this.refusing++;
-      void new Connection(socket, this.core, id, message).finished.finally(() => this.refusing--);
+      void new Connection(socket, this.core, id, message).finished.finally(slot.release);
       return;
     }
     const start = () => {
       const conn = new Connection(socket, this.core, id);
       this.connections.add(conn);
-      return conn.finished.finally(() => this.connections.delete(conn));
+      return conn.finished.finally(() => {
+        this.connections.delete(conn);
+        slot.release();
+      });
     };
     if (this.stack.concurrency !== 'serialize-connections') {
       void start();
       return;
     }
-    // Counted while it waits its turn, so the limit covers waiting clients too.
-    this.waitingTurn++;
+    // The slot is held while it waits its turn, so the limit covers waiting clients too.
     void this.connectionLock.run(() => {
-      this.waitingTurn--;
       if (socket.destroyed || this.closing !== undefined) {
         socket.destroy();
+        slot.release();
         return Promise.resolve();
       }
       return start();
@@ -261,9 +271,21 @@ export class NbdServer {
     return this.connections.size;
   }
 
+  /** Clients holding a --max-connections slot now (served, or waiting their turn). */
+  get slotsInUse(): number {
+    return this.admission.served;
+  }
+
+  /** Contexts open now, per layer, outermost first. */
+  openContexts(): { readonly layer: string; readonly open: number }[] {
+    return this.stack.census();
+  }
+
   /**
-   * Stops accepting, lets requests in flight finish, closes every context,
-   * runs the cleanup hooks. Idempotent.
+   * Stops accepting; from then on no context opens anywhere. Lets requests
+   * in flight finish and background tasks stop, closes every connection's
+   * contexts, then the shared contexts (outermost first), then runs the
+   * cleanup hooks (outermost first). Idempotent.
    */
   close(): Promise<void> {
     this.closing ??= (async () => {
@@ -274,7 +296,7 @@ export class NbdServer {
       this.abort.abort();
       for (const c of this.connections) c.stop();
       const graceful = (async () => {
-        await Promise.all([...this.connections].map((c) => c.finished));
+        await Promise.all([this.tasks.stop(), ...[...this.connections].map((c) => c.finished)]);
         await this.stack.cleanup();
         const { peak, size } = this.core.memory;
         this.core.log.debug(`buffers: at most ${peak} bytes held at once (limit ${size})`);
@@ -282,14 +304,25 @@ export class NbdServer {
       const ms = this.core.limits.shutdownTimeout;
       if (ms === 0 || (await settlesWithin(graceful, ms))) {
         await graceful;
+        this.reportLeftovers();
         return;
       }
       const stuck = this.connections.size;
       this.core.log.warn(`shutdown: not done within ${ms / 1000} s (--shutdown-timeout); dropping ${stuck} connection${stuck === 1 ? '' : 's'}`);
       for (const c of this.connections) c.kill();
-      if (!(await settlesWithin(graceful, KILL_GRACE))) this.core.log.warn('shutdown: contexts or cleanup hooks still running; leaving them');
+      if (!(await settlesWithin(graceful, KILL_GRACE))) {
+        const left = this.tasks.count;
+        this.core.log.warn(`shutdown: contexts, ${left} background task${left === 1 ? '' : 's'} or cleanup hooks still running; leaving them`);
+      }
+      this.reportLeftovers();
     })();
     return this.closing;
+  }
+
+  /** After shutdown: a context still open is a layer that kept one past cleanup. */
+  private reportLeftovers(): void {
+    const left = this.stack.census().filter((c) => c.open > 0);
+    if (left.length > 0) this.core.log.warn(`shutdown: contexts still open after cleanup: ${left.map((c) => `${c.layer} ${c.open}`).join(', ')}`);
   }
 }
 

@@ -231,7 +231,7 @@ while h.aio_in_flight() > 0:
     const uri = await serve(await createServer({ plugin: chatty, verbose: true, logSink: (l) => lines.push(l) }));
     await nbdsh(uri, 'h.pread(1, 0)');
     await nbdsh(uri, 'h.pread(1, 0)');
-    expect(lines.filter((l) => l.includes('chatty'))).toEqual([
+    expect(lines.filter((l) => l.startsWith('nbdkit-ts: chatty'))).toEqual([
       'nbdkit-ts: chatty: debug: ready',
       'nbdkit-ts: chatty[1]: debug: open ""',
       'nbdkit-ts: chatty[2]: debug: open ""',

@@ -2,8 +2,9 @@ import type { Socket } from 'node:net';
 import { errorMessage } from '@nbdkit-ts/core';
 import { IHAVEOPT, MAX_OPTION_LENGTH, MAX_REQUEST_SIZE, REQUEST_SIZE, NBD_CMD_DISC, NBD_CMD_READ, NBDMAGIC, NBD_FLAG_FIXED_NEWSTYLE, NBD_FLAG_NO_ZEROES } from '../protocol/constants.js';
 import { OptionParser } from '../protocol/options.js';
+import { keepsSocket, nextPhase, type EndCause, type Phase } from './phase.js';
 import { ProtocolError, RequestParser, type Request } from '../protocol/requests.js';
-import type { Scope } from '../stack/scope.js';
+import { Scope } from '../stack/scope.js';
 import { DeadlineCalls, withDeadline } from './deadline.js';
 import { BufferAccount, type Charge } from './memory.js';
 import { checkClientFlags, negotiate, type Negotiated } from './negotiate.js';
@@ -25,11 +26,20 @@ const MAX_IN_FLIGHT = 256;
 const MAX_QUEUED_REPLIES = 4 * 1024 * 1024;
 const EMPTY = Buffer.alloc(0);
 const NO_CHARGE: Charge = { own: 0, pooled: 0 };
+/** How long the replies still queued when a connection closes get to leave before the socket is dropped. */
+const CLOSE_LINGER = 5_000;
 
 /**
  * One client connection: owns the socket (plain, then TLS after
- * NBD_OPT_STARTTLS), the state (handshake, then transmission) and the write
- * queue, and closes its contexts at the end.
+ * NBD_OPT_STARTTLS), its phase (see {@link Phase}) and the write queue, and
+ * closes its contexts at the end.
+ *
+ * Every way a connection ends (NBD_CMD_DISC, EOF, reset, protocol error,
+ * handshake timeout, TLS failure, server shutdown) goes through {@link end}:
+ * reading stops, the requests in flight finish, then {@link teardown} closes
+ * the socket and every context the connection opened, and releases its
+ * memory; {@link finished} settles after that, and the server releases the
+ * connection's slot.
  *
  * The socket is read only while the connection can take what arrives: in the
  * handshake, only while an option is awaited; in transmission, while the
@@ -41,15 +51,18 @@ const NO_CHARGE: Charge = { own: 0, pooled: 0 };
 export class Connection {
   private socket: Socket;
   private writer: ReplyWriter;
+  private phaseNow: Phase = 'handshake';
+  private cause: EndCause | undefined;
+  /** Aborted when the socket is gone or the connection closes: the scope of its contexts ends. */
   private readonly abort = new AbortController();
   private readonly scopes: Scope[] = [];
   private options: OptionParser | undefined = new OptionParser(MAX_OPTION_LENGTH);
   private requests: RequestParser | undefined;
   private wake: (() => void) | undefined;
-  private ended = false;
+  /** Set once the socket was dropped: nothing more is sent or received. */
+  private gone = false;
   private negotiated: Negotiated | undefined;
   private inFlight = 0;
-  private stopping = false;
   private tls = false;
   private readonly lock: Serializer | undefined;
   private idle: (() => void) | undefined;
@@ -62,7 +75,7 @@ export class Connection {
   private readonly receive = new ReceiveBuffer();
   /** Whether the buffer of the read under way is a write payload's rather than {@link receive}'s. */
   private readingPayload = false;
-  /** Settles when the connection has closed its contexts. */
+  /** Settles when the connection has closed its socket and its contexts. */
   readonly finished: Promise<void>;
 
   constructor(
@@ -85,10 +98,20 @@ export class Connection {
     this.socket.pause();
     this.finished = this.run()
       .catch((e: unknown) => {
-        if (e instanceof ProtocolError) this.debug(`protocol error: ${e.message}`);
-        else core.log.error(`connection ${id}: ${errorMessage(e)}`);
+        if (e instanceof ProtocolError) {
+          this.debug(`protocol error: ${e.message}`);
+          this.end('protocol-error');
+        } else {
+          core.log.error(`connection ${id}: ${errorMessage(e)}`);
+          this.end('failure');
+        }
       })
-      .finally(() => this.teardown());
+      .then(() => this.teardown());
+  }
+
+  /** Where the connection is in its life. */
+  get phase(): Phase {
+    return this.phaseNow;
   }
 
   private debug(message: string): void {
@@ -96,11 +119,11 @@ export class Connection {
   }
 
   private attach(socket: Socket): void {
-    socket.on('data', this.onData).on('end', this.onEnd).on('close', this.onEnd).on('error', this.onError).on('drain', this.onDrain);
+    socket.on('data', this.onData).on('end', this.onGone).on('close', this.onGone).on('error', this.onError).on('drain', this.onDrain);
   }
 
   private detach(socket: Socket): void {
-    socket.off('data', this.onData).off('end', this.onEnd).off('close', this.onEnd).off('error', this.onError).off('drain', this.onDrain);
+    socket.off('data', this.onData).off('end', this.onGone).off('close', this.onGone).off('error', this.onError).off('drain', this.onDrain);
   }
 
   private readonly onData = (chunk: Buffer): void => {
@@ -135,25 +158,52 @@ export class Connection {
 
   private readonly onError = (e: Error): void => {
     this.debug(`socket: ${e.message}`);
-    this.onEnd();
+    this.end('client-gone');
   };
 
-  private readonly onEnd = (): void => {
-    if (this.ended) return;
-    this.ended = true;
+  private readonly onGone = (): void => this.end('client-gone');
+
+  private readonly onDrain = (): void => {
+    this.memory.sent(this.writer.pending);
+    if (this.phaseNow === 'transmission' && this.socket.isPaused()) this.pump();
+  };
+
+  /**
+   * The one way out, from any phase and for any cause: stops reading, and
+   * drops the socket unless the cause lets replies still leave. The
+   * connection closes once nothing is in flight. The first cause is the one
+   * reported; a later one may still drop the socket (a shutdown past its
+   * deadline, a client gone while draining).
+   */
+  private end(cause: EndCause): void {
+    if (this.cause === undefined) {
+      this.cause = cause;
+      this.debug(`ending: ${cause}`);
+    }
+    if (!keepsSocket(cause)) this.dropSocket();
+    const next = nextPhase(this.phaseNow, 'end');
+    if (next === this.phaseNow) return;
+    this.phaseNow = next;
+    if (!this.gone) this.socket.pause();
+    this.wake?.();
+    this.checkIdle();
+  }
+
+  /** The socket is gone or must go: nothing more is sent; what replies held is released. */
+  private dropSocket(): void {
+    if (this.gone) return;
+    this.gone = true;
+    this.socket.destroy();
     this.abort.abort();
+    this.releaseMemory();
+  }
+
+  private releaseMemory(): void {
     this.memory.close();
     if (this.payloadCharge !== undefined) this.memory.release(this.payloadCharge);
     this.payloadCharge = undefined;
     this.held = undefined;
-    this.wake?.();
-    this.checkIdle();
-  };
-
-  private readonly onDrain = (): void => {
-    this.memory.sent(this.writer.pending);
-    if (this.socket.isPaused()) this.pump();
-  };
+  }
 
   private async run(): Promise<void> {
     const limit = this.core.limits.handshakeTimeout;
@@ -164,13 +214,15 @@ export class Connection {
     } finally {
       clearTimeout(timer);
     }
-    if (n === undefined) return;
-    if (this.ended || this.stopping) {
-      await n.context.close();
+    if (n === undefined) {
+      this.end('no-export');
       return;
     }
     const timeout = this.core.limits.requestTimeout;
     this.negotiated = timeout > 0 ? { ...n, top: new DeadlineCalls(n.context, timeout, (call) => this.requestExpired(call)) } : n;
+    // Ended while the export opened: the context is closed with the others.
+    if (this.phaseNow !== 'handshake') return;
+    this.phaseNow = nextPhase(this.phaseNow, 'negotiated');
     this.debug(`transmission${this.tls ? ' over TLS' : ''}: export "${n.exportName}" size ${n.context.capabilities.size} flags 0x${n.eflags.toString(16)}`);
     const rest = (this.options as OptionParser).drain();
     this.options = undefined;
@@ -193,7 +245,7 @@ export class Connection {
     greeting.writeBigUInt64BE(NBDMAGIC, 0);
     greeting.writeBigUInt64BE(IHAVEOPT, 8);
     greeting.writeUInt16BE(NBD_FLAG_FIXED_NEWSTYLE | NBD_FLAG_NO_ZEROES, 16);
-    this.socket.write(greeting);
+    this.writer.send(greeting);
     const flagBytes = await this.waitFor(() => this.options?.takeRaw(4));
     if (flagBytes === undefined) return undefined;
     const { noZeroes } = checkClientFlags(flagBytes.readUInt32BE(0));
@@ -212,26 +264,25 @@ export class Connection {
   }
 
   private handshakeExpired(ms: number): void {
-    if (this.negotiated !== undefined || this.ended) return;
-    this.debug(`handshake not finished within ${ms / 1000} s: closing`);
-    this.socket.destroy();
-    this.onEnd();
+    if (this.phaseNow !== 'handshake') return;
+    this.debug(`handshake not finished within ${ms / 1000} s`);
+    this.end('handshake-timeout');
   }
 
   private requestExpired(call: string): void {
     this.core.log.error(`connection ${this.id}: ${call}: no answer within ${this.core.limits.requestTimeout / 1000} s (--request-timeout): the request fails with EIO`);
   }
 
-  /** Waits until `take` returns something or the client goes away; reads the socket only meanwhile. */
+  /** Waits until `take` returns something or the handshake ends; reads the socket only meanwhile. */
   private async waitFor<T>(take: () => T | undefined): Promise<T | undefined> {
     for (;;) {
       const v = take();
       if (v !== undefined) return v;
-      if (this.ended || this.stopping) return undefined;
+      if (this.phaseNow !== 'handshake') return undefined;
       this.socket.resume();
       await new Promise<void>((resolve) => (this.wake = resolve));
       this.wake = undefined;
-      this.socket.pause();
+      if (!this.gone) this.socket.pause();
     }
   }
 
@@ -243,9 +294,9 @@ export class Connection {
     if (this.options.buffered > 0 || raw.readableLength > 0) throw new ProtocolError('data after NBD_OPT_STARTTLS before the TLS handshake');
     // Let the ACK reach the kernel before the socket changes hands.
     await new Promise<void>((resolve) => raw.write(EMPTY, () => resolve()));
-    if (raw.destroyed || this.ended) throw new ProtocolError('the client went away before the TLS handshake');
+    if (raw.destroyed || this.phaseNow !== 'handshake') throw new ProtocolError('the client went away before the TLS handshake');
     this.detach(raw);
-    raw.on('error', this.onError).on('close', this.onEnd);
+    raw.on('error', this.onError).on('close', this.onGone);
     const secure = await startTls(raw, setup);
     this.socket = secure;
     this.writer = new ReplyWriter(secure);
@@ -257,16 +308,7 @@ export class Connection {
   }
 
   private scopeFor(exportName: string, readonly: boolean): Scope {
-    const scope: Scope = {
-      exportName,
-      readonly,
-      tls: this.tls,
-      signal: AbortSignal.any([this.abort.signal, this.core.signal]),
-      open: new Set(),
-      shared: false,
-      connectionId: this.id,
-      log: this.core.log,
-    };
+    const scope = new Scope(exportName, readonly, this.tls, AbortSignal.any([this.abort.signal, this.core.signal]), this.id, this.core.log);
     this.scopes.push(scope);
     return scope;
   }
@@ -284,7 +326,7 @@ export class Connection {
     if (parser === undefined || n === undefined) return;
     this.memory.sent(this.writer.pending);
     try {
-      while (!this.stopping && this.inFlight < MAX_IN_FLIGHT && this.writer.pending < MAX_QUEUED_REPLIES && !this.memory.waiting) {
+      while (this.phaseNow === 'transmission' && this.inFlight < MAX_IN_FLIGHT && this.writer.pending < MAX_QUEUED_REPLIES && !this.memory.waiting) {
         const req = this.held ?? parser.next();
         this.held = undefined;
         if (req === undefined) {
@@ -293,7 +335,7 @@ export class Connection {
         }
         if (req.type === NBD_CMD_DISC) {
           this.debug('client sent NBD_CMD_DISC');
-          this.stop();
+          this.end('disconnect');
           break;
         }
         let charge = this.payloadCharge;
@@ -316,11 +358,10 @@ export class Connection {
     } catch (e) {
       if (!(e instanceof ProtocolError)) throw e;
       this.debug(`protocol error: ${e.message}`);
-      this.stop();
-      this.socket.destroy();
+      this.end('protocol-error');
       return;
     }
-    if (this.stopping) return;
+    if (this.phaseNow !== 'transmission') return;
     const busy = this.inFlight >= MAX_IN_FLIGHT || this.writer.pending >= MAX_QUEUED_REPLIES || this.memory.waiting || this.held !== undefined;
     if (busy) this.socket.pause();
     else this.socket.resume();
@@ -358,38 +399,49 @@ export class Connection {
     if (isRead) this.memory.toReply(charge);
     else this.memory.release(charge);
     if (this.inFlight === 0) this.checkIdle();
-    if (this.socket.isPaused()) this.pump();
+    if (this.phaseNow === 'transmission' && this.socket.isPaused()) this.pump();
   }
 
   /** Stops taking requests; the connection ends once those in flight are answered. */
   stop(): void {
-    if (this.stopping) return;
-    this.stopping = true;
-    this.socket.pause();
-    this.wake?.();
-    this.checkIdle();
+    this.end('shutdown');
   }
 
   /** Drops the connection now, whatever is in flight (the shutdown deadline passed). */
   kill(): void {
-    this.stop();
-    this.socket.destroy();
-    this.onEnd();
+    this.end('killed');
     this.idle?.();
   }
 
   private checkIdle(): void {
-    if (this.idle !== undefined && this.inFlight === 0 && (this.stopping || this.ended)) this.idle();
+    if (this.idle !== undefined && this.inFlight === 0 && this.phaseNow === 'draining') this.idle();
   }
 
+  /** The end of every connection: the socket closes, then every context it opened, outermost first. */
   private async teardown(): Promise<void> {
-    this.onEnd();
-    if (!this.socket.destroyed) this.socket.end();
-    const close = (ctx: { close(): Promise<void> }) => ctx.close().catch((e: unknown) => this.core.log.error(`connection ${this.id}: close: ${errorMessage(e)}`));
-    if (this.negotiated !== undefined) await close(this.negotiated.context);
-    for (const scope of this.scopes) {
-      for (const ctx of [...scope.open]) await close(ctx);
+    this.phaseNow = nextPhase(this.phaseNow, 'idle');
+    this.closeSocket();
+    this.abort.abort();
+    const top = this.negotiated?.context;
+    if (top !== undefined) await top.close().catch((e: unknown) => this.core.log.error(`connection ${this.id}: close: ${errorMessage(e)}`));
+    for (const scope of this.scopes) await scope.closeAll();
+    this.releaseMemory();
+    if (this.core.verbose) this.debug(`closed (${this.cause ?? '?'}); contexts open: ${this.core.stack.census().map((c) => `${c.layer} ${c.open}`).join(', ')}`);
+  }
+
+  /** Lets queued replies leave, then closes the socket: at once if the client is gone, else after they are sent or CLOSE_LINGER passed. */
+  private closeSocket(): void {
+    const s = this.socket;
+    if (this.gone || s.destroyed) {
+      this.dropSocket();
+      return;
     }
-    this.debug('closed');
+    this.gone = true;
+    const timer = setTimeout(() => s.destroy(), CLOSE_LINGER).unref();
+    s.once('finish', () => {
+      clearTimeout(timer);
+      s.destroy();
+    });
+    s.end();
   }
 }

@@ -21,6 +21,7 @@ export function createLogger(prefix: string, options: LogOptions): Logger {
   const head = prefix === '' ? 'nbdkit-ts' : `nbdkit-ts: ${prefix}`;
   return {
     debug: options.verbose ? (m) => sink(`${head}: debug: ${m}`) : () => {},
+    info: (m) => sink(`${head}: ${m}`),
     warn: (m) => sink(`${head}: warning: ${m}`),
     error: (m) => sink(`${head}: error: ${m}`),
   };

@@ -29,6 +29,7 @@ export class StackBackend implements Backend {
       exportName: options.exportName ?? scope.exportName,
       readonly: options.readonly ?? scope.readonly,
       scope,
+      signal: options.signal,
     });
   }
 

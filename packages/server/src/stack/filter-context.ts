@@ -1,24 +1,31 @@
 import type { Backend, Context, Logger, Next, OpenOptions } from '@nbdkit-ts/core';
 import { LayerContext, type Associated } from './layer-context.js';
+import type { LoadedLayer } from './loaded-layer.js';
+import type { Scope } from './scope.js';
 
 /** The server's implementation of Context: a filter's view of one connection (or of one context it serves). */
 export class FilterContext implements Context, Associated {
   next: LayerContext | undefined;
+  readonly tls: boolean;
+  readonly signal: AbortSignal;
+  readonly log: Logger;
 
   constructor(
+    /** The filter this context belongs to. */
+    private readonly layer: LoadedLayer,
     readonly exportName: string,
     readonly readonly: boolean,
-    readonly tls: boolean,
-    readonly signal: AbortSignal,
-    readonly log: Logger,
+    /** The scope the filter's context was opened in; the Next associated with it must be of the same one. */
+    private readonly scope: Scope,
     readonly backend: Backend,
-    private readonly flags: ReadonlyMap<string, number>,
-    /** The layer beneath, to check that a Next passed to setNext belongs there. */
-    private readonly belowIndex: number,
-  ) {}
+  ) {
+    this.tls = scope.tls;
+    this.signal = scope.signal;
+    this.log = layer.logFor(scope.connectionId);
+  }
 
   debugFlag(name: string): number {
-    return this.flags.get(name) ?? 0;
+    return this.layer.debugFlags.get(name) ?? 0;
   }
 
   async openNext(options: Omit<OpenOptions, 'shared'> = {}): Promise<Next> {
@@ -30,10 +37,12 @@ export class FilterContext implements Context, Associated {
 
   setNext(next: Next | undefined): Next | undefined {
     if (next !== undefined) {
-      if (!(next instanceof LayerContext) || next.layer.index !== this.belowIndex) {
-        throw new TypeError('setNext: the context was not opened on the layer beneath this filter');
+      const refuse = (why: string) => new TypeError(`${this.layer.name}: setNext: ${why}`);
+      if (!(next instanceof LayerContext) || next.layer.index !== this.layer.index + 1) throw refuse('the context was not opened on the layer beneath this filter');
+      if (next.closed) throw refuse('the context is closed');
+      if (next.scope !== this.scope) {
+        throw refuse(`the context belongs to ${next.scope.name}, not to ${this.scope.name}: only a context opened with this context's backend, without shared, can be associated`);
       }
-      if (next.closed) throw new TypeError('setNext: the context is closed');
     }
     const previous = this.next;
     this.next = next;

@@ -54,6 +54,8 @@ export interface Associated {
 export class LayerContext implements Next {
   capabilities!: Capabilities;
   closed = false;
+  /** Set once the layer's prepare succeeded: only then does finalize run. */
+  prepared = false;
   private finalized = false;
 
   constructor(
@@ -64,7 +66,10 @@ export class LayerContext implements Next {
     private readonly handle: Handle,
     /** For a filter: where its associated Next lives. */
     private readonly associated: Associated | undefined,
-  ) {}
+  ) {
+    layer.census.open++;
+    scope.open.add(this);
+  }
 
   pread(buf: Uint8Array, offset: bigint, flags: Flags): MaybePromise<void> {
     try {
@@ -297,12 +302,12 @@ export class LayerContext implements Next {
     await flush.call(this.handle, 0);
   }
 
-  /** Runs finalize on this layer, then on the associated Next below. */
+  /** Runs finalize on this layer (if it was prepared), then on the associated Next below. */
   async finalize(): Promise<void> {
     if (this.finalized) return;
     this.finalized = true;
     try {
-      await this.handle.finalize?.();
+      if (this.prepared) await this.handle.finalize?.();
     } catch (e) {
       throw this.fault('finalize', e);
     } finally {
@@ -320,6 +325,7 @@ export class LayerContext implements Next {
     }
     this.closed = true;
     this.scope.open.delete(this);
+    this.layer.census.open--;
     try {
       await this.handle.close?.();
     } catch (e) {

@@ -14,4 +14,6 @@ export interface LoadedLayer {
   readonly host: Host;
   /** `-D NAME.FLAG=N` values. */
   readonly debugFlags: ReadonlyMap<string, number>;
+  /** Contexts of this layer open now, in every scope. */
+  readonly census: { open: number };
 }

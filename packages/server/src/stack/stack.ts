@@ -1,5 +1,6 @@
 import {
   errorMessage,
+  nbdError,
   stricterConcurrency,
   type ClientInfo,
   type Concurrency,
@@ -22,6 +23,8 @@ export interface OpenRequest {
   readonly exportName: string;
   readonly readonly: boolean;
   readonly scope: Scope;
+  /** The opener's own signal (OpenOptions.signal). */
+  readonly signal?: AbortSignal | undefined;
 }
 
 /**
@@ -31,6 +34,8 @@ export interface OpenRequest {
 export class Stack {
   readonly concurrency: Concurrency;
   private readyBackends: StackBackend[] = [];
+  /** Opens under way, and closes of contexts that arrived after their opener gave up on them. */
+  private readonly settling = new Set<Promise<unknown>>();
 
   constructor(
     readonly layers: readonly LoadedLayer[],
@@ -65,8 +70,15 @@ export class Stack {
     }
   }
 
-  /** Calls every layer's cleanup hook, outermost first, then closes shared contexts left open. */
+  /**
+   * After the shared scope ended and background tasks settled: waits for the
+   * opens still under way (each closes what it opens), closes the shared
+   * contexts left open, outermost first, then calls every layer's cleanup
+   * hook, outermost first.
+   */
   async cleanup(): Promise<void> {
+    while (this.settling.size > 0) await Promise.all(this.settling);
+    await this.sharedScope.closeAll();
     for (const layer of this.layers) {
       try {
         await layer.def.cleanup?.();
@@ -74,9 +86,11 @@ export class Stack {
         layer.log.error(`cleanup: ${errorMessage(e)}`);
       }
     }
-    for (const ctx of [...this.sharedScope.open]) {
-      await ctx.close().catch((e: unknown) => this.sharedScope.log.error(`closing a shared context: ${errorMessage(e)}`));
-    }
+  }
+
+  /** Contexts open now, per layer, outermost first. */
+  census(): { readonly layer: string; readonly open: number }[] {
+    return this.layers.map((l) => ({ layer: l.name, open: l.census.open }));
   }
 
   private backendFor(index: number): StackBackend {
@@ -111,11 +125,55 @@ export class Stack {
     return this.defaultExport(index + 1, client);
   }
 
-  /** Opens and prepares a context on the layer at `index`; capabilities are asked and cached. */
-  async open(index: number, req: OpenRequest): Promise<LayerContext> {
+  /**
+   * Opens and prepares a context on the layer at `index`; capabilities are
+   * asked and cached. Refused once the scope has ended or the opener's
+   * signal is aborted; when either happens while the layer opens, the open
+   * fails at once and the context is closed as it arrives.
+   */
+  open(index: number, req: OpenRequest): Promise<LayerContext> {
     const layer = this.layers[index];
-    if (layer === undefined) throw new Error(`no layer at ${index}`);
-    return layer.def.kind === 'plugin' ? this.openPlugin(layer, layer.def, req) : this.openFilter(layer, index, layer.def, req);
+    if (layer === undefined) return Promise.reject(new Error(`no layer at ${index}`));
+    const { scope, signal } = req;
+    const refusal = (): Error =>
+      signal?.aborted === true
+        ? nbdError('ECANCELED', `${layer.name}: open abandoned by its caller`)
+        : nbdError('ESHUTDOWN', `${layer.name}: cannot open a context: ${scope.endedReason}`);
+    if (scope.signal.aborted || signal?.aborted === true) return Promise.reject(refusal());
+    const opening = layer.def.kind === 'plugin' ? this.openPlugin(layer, layer.def, req) : this.openFilter(layer, index, layer.def, req);
+    this.track(opening);
+    return new Promise<LayerContext>((resolve, reject) => {
+      const signals = signal === undefined ? [scope.signal] : [scope.signal, signal];
+      const abandon = (): void => {
+        for (const s of signals) s.removeEventListener('abort', abandon);
+        reject(refusal());
+      };
+      for (const s of signals) s.addEventListener('abort', abandon);
+      opening.then(
+        (ctx) => {
+          for (const s of signals) s.removeEventListener('abort', abandon);
+          if (!scope.signal.aborted && signal?.aborted !== true) {
+            resolve(ctx);
+            return;
+          }
+          reject(refusal());
+          this.track(ctx.close().catch((e: unknown) => layer.logFor(scope.connectionId).error(`closing a context opened too late: ${errorMessage(e)}`)));
+        },
+        (e: unknown) => {
+          for (const s of signals) s.removeEventListener('abort', abandon);
+          reject(e as Error);
+        },
+      );
+    });
+  }
+
+  private track(p: Promise<unknown>): void {
+    const settled = p.then(
+      () => {},
+      () => {},
+    );
+    this.settling.add(settled);
+    void settled.finally(() => this.settling.delete(settled));
   }
 
   private async openPlugin(layer: LoadedLayer, def: Plugin, req: OpenRequest): Promise<LayerContext> {
@@ -135,7 +193,6 @@ export class Stack {
     }
     if (typeof handle !== 'object' || handle === null) throw layerFault(layer, 'open', new TypeError(`returned ${String(handle)}, not a handle`), scope.connectionId);
     const ctx = new LayerContext(layer, req.exportName, req.readonly, scope, handle, undefined);
-    scope.open.add(ctx);
     return this.prepare(ctx, handle, async () => {
       const own = await handle.capabilities();
       return { ...pluginDefaults(handle), ...own };
@@ -144,16 +201,7 @@ export class Stack {
 
   private async openFilter(layer: LoadedLayer, index: number, def: Filter, req: OpenRequest): Promise<LayerContext> {
     const { scope } = req;
-    const fctx = new FilterContext(
-      req.exportName,
-      req.readonly,
-      scope.tls,
-      scope.signal,
-      layer.logFor(scope.connectionId),
-      new StackBackend(this, index + 1, scope),
-      layer.debugFlags,
-      index + 1,
-    );
+    const fctx = new FilterContext(layer, req.exportName, req.readonly, scope, new StackBackend(this, index + 1, scope));
     let handle: FilterHandle;
     try {
       if (def.open !== undefined) {
@@ -171,7 +219,6 @@ export class Stack {
       throw layerFault(layer, 'open', new TypeError(`returned ${String(handle)}, not a handle`), scope.connectionId);
     }
     const ctx = new LayerContext(layer, req.exportName, req.readonly, scope, handle, fctx);
-    scope.open.add(ctx);
     return this.prepare(ctx, handle, async () => {
       const below = fctx.next?.capabilities;
       const own = (await handle.capabilities?.(below)) ?? {};
@@ -183,6 +230,7 @@ export class Stack {
     let step = 'prepare';
     try {
       await handle.prepare?.();
+      ctx.prepared = true;
       step = 'capabilities';
       const caps = checkCapabilities(ctx.layer.name, await capabilities());
       ctx.capabilities = ctx.readonly ? readonlyCapabilities(caps) : caps;
