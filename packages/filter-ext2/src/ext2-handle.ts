@@ -4,7 +4,9 @@ import type { FsFile } from './ext2fs/fs-file.js';
 
 /**
  * One connection's view of a file: every data call goes to the shared
- * filesystem (no context is associated below this filter).
+ * filesystem (no context is associated below this filter). On a read-only
+ * connection the server gives the view read-only capabilities and refuses
+ * its writes with EROFS.
  */
 export class Ext2Handle implements FilterHandle {
   constructor(

@@ -22,10 +22,16 @@ export default defineFilter(() => {
   let host: Host | undefined;
   let mounted: Promise<Mounted> | undefined;
 
-  async function mount(readonly: boolean): Promise<Mounted> {
-    const next = await (backend as Backend).open({ shared: true, readonly, exportName: '' });
+  /**
+   * Mounts the filesystem on a shared context: read-write unless the server
+   * runs read-only (then a shared context opens read-only) or the image
+   * cannot be written, whichever connection asks first.
+   */
+  async function mount(): Promise<Mounted> {
+    const below = backend as Backend;
+    const next = await below.open({ shared: true, exportName: '' });
     try {
-      const fs = await Filesystem.mount(nextDevice(next), { readonly });
+      const fs = await Filesystem.mount(nextDevice(next, below.concurrency !== 'parallel'));
       for (const reason of fs.readonlyReasons) host?.log.warn(`serving read-only: ${reason}`);
       return { next, fs };
     } catch (e) {
@@ -68,7 +74,7 @@ export default defineFilter(() => {
         path = context.exportName.startsWith('/') ? context.exportName : `/${context.exportName}`;
       }
       if (mounted === undefined) {
-        mounted = mount(context.readonly);
+        mounted = mount();
         mounted.catch(() => (mounted = undefined));
       }
       const { fs } = await mounted;

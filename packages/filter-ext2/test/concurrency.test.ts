@@ -1,4 +1,6 @@
-import { join } from 'node:path';
+import { readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { nbdsh, runOk, seededRandom, startServer } from '@nbdkit-ts/testing';
 import {
@@ -15,6 +17,8 @@ import {
   type Workload,
   useScratchTree,
 } from './fixtures.js';
+
+const IN_FLIGHT = join(dirname(fileURLToPath(import.meta.url)), 'in-flight-filter.js');
 
 /**
  * The writes of connection `c` of `n`: stripes of `stripe` bytes, every
@@ -54,6 +58,38 @@ describe('many connections through one mounted filesystem', () => {
     }
     await fsck(image);
     expect(await dumpEquals(image, path, join(scratch.dir, `conc-${n}-dump.bin`), expected)).toBe(true);
+  });
+
+  it('a layer beneath declaring serialize-requests gets one call at a time from 4 clients reading at once', async () => {
+    const image = join(scratch.dir, 'serial.img');
+    await makeImage(image, 'ext4', scratch.tree);
+    const path = '/disks/vm.img';
+    const inFlight = join(scratch.dir, 'in-flight.txt');
+    const server = await startServer(['--filter=ext2', `--filter=${IN_FLIGHT}`, 'file', image, `ext2file=${path}`, `in-flight-file=${inFlight}`]);
+    try {
+      // Four connections, each with a read outstanding at every moment, all checked against the file.
+      await nbdsh(
+        server.uri,
+        `
+expected = open(${JSON.stringify(join(scratch.tree.dir, path))}, 'rb').read()
+hs = [h] + [nbd.NBD() for _ in range(3)]
+for other in hs[1:]:
+    other.connect_uri(${JSON.stringify(server.uri)})
+for off in range(0, len(expected), 4096):
+    n = min(4096, len(expected) - off)
+    bufs = [nbd.Buffer(n) for _ in hs]
+    cookies = [c.aio_pread(b, off) for c, b in zip(hs, bufs)]
+    for c, cookie in zip(hs, cookies):
+        while not c.aio_command_completed(cookie):
+            c.poll(-1)
+    for b in bufs:
+        assert b.to_bytearray() == expected[off:off + n], off
+`,
+      );
+    } finally {
+      await server.stop();
+    }
+    expect(readFileSync(inFlight, 'utf8')).toBe('1');
   });
 
   it('ext2file=exportname: clients pick different files and write them at the same time', async () => {

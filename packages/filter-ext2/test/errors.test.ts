@@ -1,9 +1,24 @@
 import { closeSync, copyFileSync, mkdirSync, openSync, readSync, truncateSync, writeFileSync, writeSync } from 'node:fs';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { nbdsh, run, runOk, startServer } from '@nbdkit-ts/testing';
 import { Superblock } from '../src/ext2fs/superblock.js';
-import { debugfs, fsck, KINDS, makeImage, useScratchTree } from './fixtures.js';
+import {
+  applyWorkload,
+  debugfs,
+  dumpEquals,
+  fileEquals,
+  fsck,
+  KINDS,
+  makeImage,
+  randomWorkload,
+  replayScript,
+  saveWorkload,
+  useScratchTree,
+} from './fixtures.js';
+
+const READONLY_EXPORT = join(dirname(fileURLToPath(import.meta.url)), 'readonly-export-filter.js');
 
 /** The error a server start fails with (its stderr). */
 async function startFailure(args: string[]): Promise<string> {
@@ -195,6 +210,31 @@ describe('ext2 filter errors and read-only mounts', () => {
     await fsck(ro);
     const [a, b] = await Promise.all([runOk('sha256sum', [ro]), runOk('sha256sum', [image])]);
     expect(a.stdout.split(' ')[0]).toBe(b.stdout.split(' ')[0]);
+  });
+
+  it('a read-only first connection leaves the filesystem read-write for the connections after it', async () => {
+    const rw = copy('rw.img');
+    const path = '/disks/holes.img';
+    const contents = Buffer.from(scratch.tree.files.get(path) as Buffer);
+    const w = randomWorkload(5, contents.length, 100);
+    const server = await startServer([`--filter=${READONLY_EXPORT}`, '--filter=ext2', 'file', rw, `ext2file=${path}`]);
+    try {
+      const readOnly = async (name: string) => (JSON.parse((await runOk('nbdinfo', ['--json', server.uriFor(name)])).stdout) as { exports: Info[] }).exports[0]?.is_read_only;
+      expect(await readOnly('ro')).toBe(true);
+      expect(await readOnly('')).toBe(false);
+      await nbdsh(server.uri, replayScript(saveWorkload(scratch.dir, 'rw', w)));
+      applyWorkload(contents, w);
+      expect((await run('nbdsh', ['-u', server.uriFor('ro'), '-c', 'h.pwrite(b"x", 0)'])).status).not.toBe(0);
+      for (const name of ['', 'ro']) {
+        const out = join(scratch.dir, 'rw-read-back.bin');
+        await runOk('nbdcopy', [server.uriFor(name), out]);
+        expect(fileEquals(out, contents), `read back through export "${name}"`).toBe(true);
+      }
+    } finally {
+      await server.stop();
+    }
+    await fsck(rw);
+    expect(await dumpEquals(rw, path, join(scratch.dir, 'rw-dump.bin'), contents)).toBe(true);
   });
 
   it.each(['ext4', 'ext2'] as const)('%s: a write into a hole of a full filesystem fails with ENOSPC and leaves it consistent', async (kind) => {

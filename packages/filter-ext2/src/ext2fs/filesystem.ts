@@ -18,12 +18,6 @@ import { Superblock, SUPERBLOCK_OFFSET, SUPERBLOCK_SIZE } from './superblock.js'
 
 const ROOT_INO = 2;
 
-/** How to mount. */
-export interface MountOptions {
-  /** Never write to the image. */
-  readonly readonly?: boolean;
-}
-
 /**
  * A mounted ext2/3/4 filesystem: finds files by path and serves them.
  * Metadata changes stay in memory until {@link flush}, which writes them
@@ -45,15 +39,19 @@ export class Filesystem implements FileHost {
     private readonly csumSeed: number,
     /** Whether files may be written. */
     readonly writable: boolean,
-    /** Why a filesystem that was asked to be writable is not (empty otherwise). */
+    /** Why a filesystem on a writable device is not writable (empty otherwise). */
     readonly readonlyReasons: readonly string[],
   ) {
     this.blockSize = sb.blockSize;
     this.allocator = new BlockAllocator(sb, layout, groups, cache, csumSeed, () => (this.superblockDirty = true));
   }
 
-  /** Reads the superblock and group descriptors; throws a clear error for what cannot be served. */
-  static async mount(device: BlockDevice, options: MountOptions = {}): Promise<Filesystem> {
+  /**
+   * Reads the superblock and group descriptors; throws a clear error for what
+   * cannot be served. Writable when the device is and no feature or state of
+   * the filesystem forbids it.
+   */
+  static async mount(device: BlockDevice): Promise<Filesystem> {
     if (device.size < BigInt(SUPERBLOCK_OFFSET + SUPERBLOCK_SIZE)) {
       throw nbdError('EINVAL', `the image (${device.size} bytes) is too small to hold an ext2/3/4 filesystem`);
     }
@@ -73,14 +71,13 @@ export class Filesystem implements FileHost {
     if (roIncompat !== 0) reasons.push(`features that writing would ignore: ${incompatNames(roIncompat).join(', ')}`);
     const roCompat = (sb.featureRoCompat & ~WRITABLE_RO_COMPAT) >>> 0;
     if (roCompat !== 0) reasons.push(`read-only-compatible features that writing cannot keep up to date: ${roCompatNames(roCompat).join(', ')}`);
-    const wantWrite = options.readonly !== true && device.writable;
-    const writable = wantWrite && reasons.length === 0;
+    const writable = device.writable && reasons.length === 0;
 
     const csumSeed = sb.hasIncompat(Incompat.CSUM_SEED) ? sb.checksumSeedField : crc32cUpdate(0xffffffff, sb.uuid);
     const layout = new Layout(sb);
     const cache = new BlockCache(device, sb.blockSize);
     const groups = await GroupDescriptors.load(sb, layout, cache, csumSeed);
-    return new Filesystem(device, sb, layout, cache, groups, csumSeed, writable, wantWrite ? reasons : []);
+    return new Filesystem(device, sb, layout, cache, groups, csumSeed, writable, device.writable ? reasons : []);
   }
 
   private get metadataCsumSeed(): number | undefined {
