@@ -9,6 +9,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { run, runOk, tempDir, type RunOptions } from '@nbdkit-ts/testing';
 
 const ROOT = fileURLToPath(new URL('../../..', import.meta.url));
+/** The repository's own pnpm (a dev dependency of the root), so no global one is needed. */
+const PNPM = join(ROOT, 'node_modules', '.bin', 'pnpm');
 
 interface Manifest {
   name: string;
@@ -48,7 +50,7 @@ describe('pnpm -r pack', () => {
 
   beforeAll(async () => {
     dir = tempDir('nbdkit-ts-pack-');
-    await runOk('pnpm', ['-r', 'pack', '--pack-destination', dir], { cwd: ROOT });
+    await runOk(PNPM, ['-r', 'pack', '--pack-destination', dir], { cwd: ROOT });
     for (const file of readdirSync(dir).filter((f) => f.endsWith('.tgz'))) {
       const path = join(dir, file);
       const { stdout } = await runOk('tar', ['tzf', path]);
@@ -104,7 +106,7 @@ describe('installed from the tarballs, as users install them', () => {
     } else {
       // pnpm looks the peer and regular dependencies on core up in the registry: point it at the tarball.
       writeFileSync(join(p, 'pnpm-workspace.yaml'), `overrides:\n  "@nbdkit-ts/core": "file:${tgz['@nbdkit-ts/core']}"\n`);
-      await shOk('pnpm', ['install', '--offline', '--store-dir', join(dir, 'pnpm-store')], { cwd: p });
+      await shOk(PNPM, ['install', '--offline', '--store-dir', join(dir, 'pnpm-store')], { cwd: p });
     }
     return p;
   }
@@ -130,7 +132,7 @@ describe('installed from the tarballs, as users install them', () => {
     const keep = (k: string) => !/^(PATH$|npm_|pnpm_|PNPM_|NODE_PATH$|NODE_OPTIONS$|VITEST|INIT_CWD$)/.test(k);
     env = { ...Object.fromEntries(Object.entries(process.env).filter(([k]) => keep(k))), npm_config_cache: join(dir, 'npm-cache'), XDG_CACHE_HOME: join(dir, 'cache') };
     const packed = join(dir, 'tarballs');
-    await runOk('pnpm', ['-r', 'pack', '--pack-destination', packed], { cwd: ROOT });
+    await runOk(PNPM, ['-r', 'pack', '--pack-destination', packed], { cwd: ROOT });
     tgz = {};
     for (const file of readdirSync(packed)) {
       const manifest = JSON.parse((await runOk('tar', ['xzOf', join(packed, file), 'package/package.json'])).stdout) as Manifest;
