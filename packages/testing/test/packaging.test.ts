@@ -1,7 +1,9 @@
-// What users get from npm: every package packed with `pnpm -r pack`, checked for what its
-// tarball holds, then installed from the tarballs the ways users install them (npm and pnpm,
-// in a project and globally) and run as `nbdkit-ts --filter=NAME ...` from inside and outside
-// those projects, with first-party and third-party (example) layers.
+// What users get from npm: the release the pending changesets would cut (`changeset version`
+// applied to a scratch copy of the repository), every package packed with `pnpm -r pack`,
+// checked for what its tarball holds, then all installed together from the tarballs the ways
+// users install them (npm and pnpm, in a project and globally) and run as
+// `nbdkit-ts --filter=NAME ...` from inside and outside those projects, with first-party and
+// third-party (example) layers.
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -11,6 +13,7 @@ import { run, runOk, tempDir, type RunOptions } from '@nbdkit-ts/testing';
 const ROOT = fileURLToPath(new URL('../../..', import.meta.url));
 /** The repository's own pnpm (a dev dependency of the root), so no global one is needed. */
 const PNPM = join(ROOT, 'node_modules', '.bin', 'pnpm');
+const { versionCopy } = (await import(join(ROOT, 'scripts', 'check-release.mjs'))) as { versionCopy: (root: string, dir: string) => string };
 
 interface Manifest {
   name: string;
@@ -44,23 +47,35 @@ function entryPoints(pkg: Manifest): string[] {
   return targets.filter((t): t is string => t !== undefined).map((t) => t.replace(/^\.\//, ''));
 }
 
+/** The tarballs of the release, by package name, and each one's file list and manifest. */
+const tarballs = new Map<string, { file: string; entries: string[]; manifest: Manifest }>();
+let packed: string;
+
+/** The tarball of a package of the release. */
+function tgz(name: string): string {
+  const t = tarballs.get(name);
+  if (t === undefined) throw new Error(`no tarball of ${name}`);
+  return t.file;
+}
+
+beforeAll(async () => {
+  packed = tempDir('nbdkit-ts-pack-');
+  versionCopy(ROOT, join(packed, 'release'));
+  await runOk(PNPM, ['-r', 'pack', '--pack-destination', join(packed, 'tarballs')], { cwd: join(packed, 'release') });
+  for (const file of readdirSync(join(packed, 'tarballs'))) {
+    const path = join(packed, 'tarballs', file);
+    const { stdout } = await runOk('tar', ['tzf', path]);
+    const manifest = JSON.parse((await runOk('tar', ['xzOf', path, 'package/package.json'])).stdout) as Manifest;
+    tarballs.set(manifest.name, { file: path, entries: stdout.trim().split('\n'), manifest });
+  }
+}, 120_000);
+
+afterAll(() => rmSync(packed, { recursive: true, force: true }));
+
+/** A package's version in the release, as a regular expression. */
+const version = (name: string) => (tarballs.get(name)?.manifest.version ?? '?').replaceAll('.', '\\.');
+
 describe('pnpm -r pack', () => {
-  let dir: string;
-  const tarballs = new Map<string, { file: string; entries: string[]; manifest: Manifest }>();
-
-  beforeAll(async () => {
-    dir = tempDir('nbdkit-ts-pack-');
-    await runOk(PNPM, ['-r', 'pack', '--pack-destination', dir], { cwd: ROOT });
-    for (const file of readdirSync(dir).filter((f) => f.endsWith('.tgz'))) {
-      const path = join(dir, file);
-      const { stdout } = await runOk('tar', ['tzf', path]);
-      const manifest = JSON.parse((await runOk('tar', ['xzOf', path, 'package/package.json'])).stdout) as Manifest;
-      tarballs.set(manifest.name, { file: path, entries: stdout.trim().split('\n'), manifest });
-    }
-  });
-
-  afterAll(() => rmSync(dir, { recursive: true, force: true }));
-
   it('packs every package of the workspace', () => {
     expect([...tarballs.keys()].sort()).toEqual([...workspacePackages().keys()].sort());
   });
@@ -82,7 +97,6 @@ describe('pnpm -r pack', () => {
 describe('installed from the tarballs, as users install them', () => {
   let dir: string;
   let elsewhere: string;
-  let tgz: Record<string, string>;
   const parts: string[] = [];
   /** An environment without the test runner's package-manager settings, caches in `dir`. */
   let env: NodeJS.ProcessEnv;
@@ -99,14 +113,16 @@ describe('installed from the tarballs, as users install them', () => {
   async function project(name: string, manager: 'npm' | 'pnpm', packages: readonly string[]): Promise<string> {
     const p = join(dir, name);
     mkdirSync(p);
-    const dependencies = Object.fromEntries(packages.map((n) => [n, `file:${tgz[n]}`]));
+    const dependencies = Object.fromEntries(packages.map((n) => [n, `file:${tgz(n)}`]));
     writeFileSync(join(p, 'package.json'), JSON.stringify({ name, private: true, dependencies }));
     if (manager === 'npm') {
-      await shOk('npm', ['install', '--offline', '--no-audit', '--no-fund'], { cwd: p });
+      await shOk('npm', ['install', '--prefer-offline', '--no-audit', '--no-fund'], { cwd: p });
     } else {
-      // pnpm looks the peer and regular dependencies on core up in the registry: point it at the tarball.
-      writeFileSync(join(p, 'pnpm-workspace.yaml'), `overrides:\n  "@nbdkit-ts/core": "file:${tgz['@nbdkit-ts/core']}"\n`);
-      await shOk(PNPM, ['install', '--offline', '--store-dir', join(dir, 'pnpm-store')], { cwd: p });
+      // pnpm looks the peer and regular dependencies on core up in the registry: point it at the
+      // tarball. It refuses to install koffi (plugin-file) until its install script is allowed or
+      // denied; koffi works without it (plugin-file's README says so).
+      writeFileSync(join(p, 'pnpm-workspace.yaml'), `overrides:\n  "@nbdkit-ts/core": "file:${tgz('@nbdkit-ts/core')}"\nallowBuilds:\n  koffi: false\n`);
+      await shOk(PNPM, ['install', '--prefer-offline', '--store-dir', join(dir, 'pnpm-store')], { cwd: p });
     }
     return p;
   }
@@ -119,7 +135,6 @@ describe('installed from the tarballs, as users install them', () => {
     });
   const EXPECTED = 'a'.repeat(96) + 'b'.repeat(104);
 
-  const LAYERS = ['@nbdkit-ts/filter-error', 'nbdkit-ts-filter-offset', 'nbdkit-ts-plugin-split'];
   let npmProject: string;
   let pnpmProject: string;
   let serverOnly: string;
@@ -131,30 +146,36 @@ describe('installed from the tarballs, as users install them', () => {
     mkdirSync(elsewhere);
     const keep = (k: string) => !/^(PATH$|npm_|pnpm_|PNPM_|NODE_PATH$|NODE_OPTIONS$|VITEST|INIT_CWD$)/.test(k);
     env = { ...Object.fromEntries(Object.entries(process.env).filter(([k]) => keep(k))), npm_config_cache: join(dir, 'npm-cache'), XDG_CACHE_HOME: join(dir, 'cache') };
-    const packed = join(dir, 'tarballs');
-    await runOk(PNPM, ['-r', 'pack', '--pack-destination', packed], { cwd: ROOT });
-    tgz = {};
-    for (const file of readdirSync(packed)) {
-      const manifest = JSON.parse((await runOk('tar', ['xzOf', join(packed, file), 'package/package.json'])).stdout) as Manifest;
-      tgz[manifest.name] = join(packed, file);
-    }
     for (const [name, fill] of [['part-a', 'a'], ['part-b', 'b']] as const) {
       parts.push(join(dir, name));
       writeFileSync(join(dir, name), Buffer.alloc(4096, fill));
     }
-    const all = ['@nbdkit-ts/core', '@nbdkit-ts/server', ...LAYERS];
+    const all = [...tarballs.keys()];
     globalPrefix = join(dir, 'global');
     [npmProject, pnpmProject, serverOnly] = await Promise.all([
       project('npm-project', 'npm', all),
       project('pnpm-project', 'pnpm', all),
       project('server-only', 'npm', ['@nbdkit-ts/core', '@nbdkit-ts/server']),
-      shOk('npm', ['install', '--global', '--prefix', globalPrefix, '--offline', '--no-audit', '--no-fund', ...all.map((n) => tgz[n] as string)]),
+      shOk('npm', ['install', '--global', '--prefix', globalPrefix, '--prefer-offline', '--no-audit', '--no-fund', ...all.map(tgz)]),
     ]);
   }, 300_000);
 
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
   const bin = (prefix: string) => join(prefix, 'node_modules', '.bin', 'nbdkit-ts');
+
+  it('every layer of the release is found and accepted: in the npm project, the pnpm project and the global install', async () => {
+    const layers = [...tarballs.keys()].flatMap((pkg) => {
+      const m = /^(?:@nbdkit-ts\/|nbdkit-ts-)(?:plugin|filter)-(.+)$/.exec(pkg);
+      return m === null ? [] : [{ name: m[1] as string, pkg }];
+    });
+    expect(layers.length).toBeGreaterThan(5);
+    for (const [nbdkitTs, cwd] of [[bin(npmProject), npmProject], [bin(pnpmProject), pnpmProject], [join(globalPrefix, 'bin', 'nbdkit-ts'), elsewhere]] as const) {
+      const list = await shOk(nbdkitTs, ['--list'], { cwd });
+      expect(list.stdout).not.toContain('incompatible');
+      for (const { name, pkg } of layers) expect(list.stdout).toMatch(new RegExp(`^ {2}${name} +${version(pkg)} +api 1 +${pkg} `, 'm'));
+    }
+  });
 
   it('npm project: from inside it', async () => {
     const r = await serve(bin(npmProject), npmProject);
@@ -166,8 +187,8 @@ describe('installed from the tarballs, as users install them', () => {
     const r = await serve(bin(npmProject), elsewhere);
     expect(r.stdout.trim()).toBe(EXPECTED);
     const list = await shOk(bin(npmProject), ['--list'], { cwd: elsewhere });
-    for (const name of ['error', 'offset', 'split']) {
-      expect(list.stdout).toMatch(new RegExp(`^ {2}${name} +1\\.0\\.0 +api 1 +\\S+ +${npmProject}/node_modules/\\S+ \\(server install\\)$`, 'm'));
+    for (const [name, pkg] of [['error', '@nbdkit-ts/filter-error'], ['offset', 'nbdkit-ts-filter-offset'], ['split', 'nbdkit-ts-plugin-split']]) {
+      expect(list.stdout).toMatch(new RegExp(`^ {2}${name} +${version(pkg)} +api 1 +${pkg} +${npmProject}/node_modules/${pkg} \\(server install\\)$`, 'm'));
     }
   });
 
@@ -182,7 +203,7 @@ describe('installed from the tarballs, as users install them', () => {
     const r = await serve(bin(serverOnly), elsewhere, npmGlobal);
     expect(r.stdout.trim()).toBe(EXPECTED);
     const list = await shOk(bin(serverOnly), ['--list'], { cwd: elsewhere, env: npmGlobal });
-    expect(list.stdout).toMatch(new RegExp(`^ {2}offset +1\\.0\\.0 +api 1 +nbdkit-ts-filter-offset +${globalPrefix}/lib/node_modules/nbdkit-ts-filter-offset \\(npm global root\\)$`, 'm'));
+    expect(list.stdout).toMatch(new RegExp(`^ {2}offset +${version('nbdkit-ts-filter-offset')} +api 1 +nbdkit-ts-filter-offset +${globalPrefix}/lib/node_modules/nbdkit-ts-filter-offset \\(npm global root\\)$`, 'm'));
   });
 
   it('pnpm project: from inside it', async () => {
@@ -199,6 +220,6 @@ describe('installed from the tarballs, as users install them', () => {
     const found = await serve(bin(serverOnly), elsewhere, { NBDKIT_TS_PATH: pnpmProject });
     expect(found.stdout.trim()).toBe(EXPECTED);
     const list = await shOk(bin(serverOnly), ['--list'], { cwd: elsewhere, env: { NBDKIT_TS_PATH: pnpmProject } });
-    expect(list.stdout).toMatch(/^ {2}split +1\.0\.0 +api 1 +nbdkit-ts-plugin-split +\S+ \(\$NBDKIT_TS_PATH\)$/m);
+    expect(list.stdout).toMatch(new RegExp(`^ {2}split +${version('nbdkit-ts-plugin-split')} +api 1 +nbdkit-ts-plugin-split +\\S+ \\(\\$NBDKIT_TS_PATH\\)$`, 'm'));
   });
 });
