@@ -187,7 +187,7 @@ describe('installed from the tarballs, as users install them', () => {
     const r = await serve(bin(npmProject), elsewhere);
     expect(r.stdout.trim()).toBe(EXPECTED);
     const list = await shOk(bin(npmProject), ['--list'], { cwd: elsewhere });
-    for (const [name, pkg] of [['error', '@nbdkit-ts/filter-error'], ['offset', 'nbdkit-ts-filter-offset'], ['split', 'nbdkit-ts-plugin-split']]) {
+    for (const [name, pkg] of [['error', '@nbdkit-ts/filter-error'], ['offset', 'nbdkit-ts-filter-offset'], ['split', 'nbdkit-ts-plugin-split']] as const) {
       expect(list.stdout).toMatch(new RegExp(`^ {2}${name} +${version(pkg)} +api 1 +${pkg} +${npmProject}/node_modules/${pkg} \\(server install\\)$`, 'm'));
     }
   });
