@@ -1,0 +1,105 @@
+import { ExtentType, Flag, type ExtentList, type Flags } from '@nbdkit-ts/core';
+import { Chunking } from './chunking.js';
+import type { Store } from './store.js';
+
+/** Pages of 32 KiB: memory is taken a page at a time, on the first write to it. */
+const pages = new Chunking(15);
+const PAGE_SIZE = pages.size;
+/** Pages are counted per region of 128 MiB, so that block status skips a region without pages at once. */
+const PAGES_PER_REGION = 4096;
+const ZERO_PAGE = new Uint8Array(PAGE_SIZE);
+const HOLE = ExtentType.HOLE | ExtentType.ZERO;
+
+/**
+ * A sparse disk in memory: a table of pages, each allocated when first
+ * written and released when zeroed or trimmed whole (or zeroed in part so
+ * that it holds only zeroes). Pages never written read as zeroes and are
+ * reported as holes. The disk can be as large as 2^63 - 1 bytes while only
+ * the pages written take memory.
+ */
+export class SparseStore implements Store {
+  private readonly pages = new Map<number, Uint8Array>();
+  /** Pages held in each region that holds any. */
+  private readonly regions = new Map<number, number>();
+
+  constructor(readonly size: bigint) {}
+
+  /** Bytes of memory the pages take. */
+  get allocated(): number {
+    return this.pages.size * PAGE_SIZE;
+  }
+
+  read(buf: Uint8Array, offset: bigint): void {
+    pages.each(offset, buf.length, (n, within, length, done) => {
+      const page = this.pages.get(n);
+      if (page === undefined) buf.fill(0, done, done + length);
+      else buf.set(page.subarray(within, within + length), done);
+    });
+  }
+
+  write(buf: Uint8Array, offset: bigint): void {
+    pages.each(offset, buf.length, (n, within, length, done) => {
+      const page = this.pages.get(n) ?? this.allocate(n, length === PAGE_SIZE);
+      page.set(buf.subarray(done, done + length), within);
+    });
+  }
+
+  zero(count: number, offset: bigint): void {
+    pages.each(offset, count, (n, within, length) => {
+      const page = this.pages.get(n);
+      if (page === undefined) return;
+      if (length < PAGE_SIZE) {
+        page.fill(0, within, within + length);
+        if (Buffer.compare(page, ZERO_PAGE) !== 0) return;
+      }
+      this.release(n);
+    });
+  }
+
+  extents(count: number, offset: bigint, flags: Flags, extents: ExtentList): void {
+    if (count === 0) return;
+    const last = pages.chunkOf(offset + BigInt(count - 1));
+    let n = pages.chunkOf(offset);
+    let runStart = n;
+    let runType: number | undefined;
+    while (n <= last) {
+      const region = Math.floor(n / PAGES_PER_REGION);
+      const inRegion = this.regions.has(region);
+      const type = inRegion && this.pages.has(n) ? ExtentType.DATA : HOLE;
+      if (type !== runType) {
+        if (runType !== undefined) {
+          this.addRun(extents, runStart, n, runType);
+          if (flags & Flag.REQ_ONE) return;
+        }
+        runStart = n;
+        runType = type;
+      }
+      n = inRegion ? n + 1 : (region + 1) * PAGES_PER_REGION;
+    }
+    this.addRun(extents, runStart, n, runType ?? HOLE);
+  }
+
+  /** Adds the pages from `first` to before `end` as one extent, cut at the end of the disk. */
+  private addRun(extents: ExtentList, first: number, end: number, type: number): void {
+    const from = pages.offsetOf(first);
+    const to = pages.offsetOf(end);
+    extents.add(from, (to < this.size ? to : this.size) - from, type);
+  }
+
+  /** A new page for `n`: zeroed, or left as it comes when it is about to be written whole. */
+  private allocate(n: number, whole: boolean): Uint8Array {
+    const page = whole ? Buffer.allocUnsafeSlow(PAGE_SIZE) : new Uint8Array(PAGE_SIZE);
+    this.pages.set(n, page);
+    const region = Math.floor(n / PAGES_PER_REGION);
+    this.regions.set(region, (this.regions.get(region) ?? 0) + 1);
+    return page;
+  }
+
+  private release(n: number): void {
+    this.pages.delete(n);
+    const region = Math.floor(n / PAGES_PER_REGION);
+    const left = (this.regions.get(region) ?? 1) - 1;
+    if (left === 0) this.regions.delete(region);
+    else this.regions.set(region, left);
+  }
+}
