@@ -24,7 +24,7 @@ export interface Next extends DataMethods {
 
 /** How to open a context with {@link Backend.open}. */
 export interface OpenOptions {
-  /** Open read-only. Defaults to the connection's read-only state, or false outside a connection. */
+  /** Open read-only. Defaults to the connection's read-only state, or outside a connection to the server's (`-r`). */
   readonly readonly?: boolean;
   /** The export name to open. Defaults to the connection's export name, or '' outside a connection. */
   readonly exportName?: string;

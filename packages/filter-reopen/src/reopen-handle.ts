@@ -32,7 +32,22 @@ interface Slot {
   users: number;
   /** Replaced by a newer context: closed once its last request is done. */
   retired: boolean;
+  /** Set once its close began: settles with the close's error, or undefined. */
+  closing?: Promise<unknown>;
+  /** For a retired context: told the close's outcome once it closed. */
+  closed?: (error: unknown) => void;
 }
+
+/** How a reopen ended. */
+type Outcome =
+  /** A new context is associated (or another reopen replaced the failed one meanwhile). */
+  | { readonly ok: true }
+  /** The open failed; the old context is still associated (unless it had to be closed first). */
+  | { readonly ok: false; readonly openError: unknown }
+  /** The new context is associated, but closing the old one failed: what it had not written back may be lost. */
+  | { readonly ok: false; readonly closeError: unknown };
+
+const OK: Outcome = { ok: true };
 
 /** One data request, as the retry loop sees it. */
 interface Request {
@@ -49,13 +64,18 @@ interface Request {
  * A connection's handle. Requests run on the current context; one that fails
  * (with a code `retry-errors` takes) is retried after a reopen: a new
  * context is opened on the layer beneath, associated with the connection in
- * place of the old one (`context.setNext`), and the old one is closed. One
- * reopen runs at a time per connection; requests that fail meanwhile wait for
- * it and are retried on the new context. Other requests keep flowing.
+ * place of the old one (`context.setNext`), and the old one is closed once
+ * the requests still running on it are done. An open that fails leaves the
+ * old context associated; the request tries another reopen while it has
+ * retries left, and then fails with the open's error. A failure to close the
+ * old context fails the request that caused the reopen. One reopen runs at
+ * a time per connection; requests that fail meanwhile wait for it and are
+ * retried on the new context. Other requests keep flowing.
  */
 export class ReopenHandle implements FilterHandle {
   private slot: Slot | undefined;
-  private reopening: Promise<void> | undefined;
+  /** The reopen under way; never rejects. */
+  private reopening: Promise<unknown> | undefined;
   /** Opens attempted on this connection, the first one included. */
   private opened: number;
   /** Reopens started (after their delay). */
@@ -63,7 +83,7 @@ export class ReopenHandle implements FilterHandle {
   private lastOpenError: unknown;
   /** Retired contexts that still have requests running. */
   private readonly draining = new Set<Slot>();
-  private readonly closing = new Set<Promise<void>>();
+  private readonly closing = new Set<Promise<unknown>>();
   /**
    * Open the new context before closing the old one, unless the layers
    * beneath serialize connections: they may not cope with two contexts at
@@ -198,13 +218,22 @@ export class ReopenHandle implements FilterHandle {
     const { log, signal } = this.context;
     const { retries } = this.settings;
     let delay = this.settings.delayMs;
+    let reopenFailed = false;
     for (let retry = 1; ; retry++) {
-      if (!this.retryable(req, failedOn, error) || retry > retries) throw error;
+      if (retry > retries || (!reopenFailed && !this.retryable(req, failedOn, error))) throw error;
       const where = failedOn === undefined ? 'with no context' : `on context ${failedOn.id}`;
-      log.debug(`${req.method} failed ${where}: ${describeError(error)}; retry ${retry} of ${retries}`);
-      await this.renew(failedOn, delay, `${req.method} failed ${where} (${describeError(error)})`);
+      const what = reopenFailed ? 'reopen failed' : `${req.method} failed ${where}`;
+      log.debug(`${what}: ${describeError(error)}; retry ${retry} of ${retries}`);
+      const outcome = await this.renew(failedOn, delay, `${what} (${describeError(error)})`);
       if (signal.aborted) throw error;
       delay = this.settings.nextDelay(delay);
+      if (!outcome.ok) {
+        if ('closeError' in outcome) throw outcome.closeError;
+        error = outcome.openError;
+        reopenFailed = true;
+        continue;
+      }
+      reopenFailed = false;
       req.refuse?.();
       failedOn = this.slot;
       try {
@@ -227,61 +256,60 @@ export class ReopenHandle implements FilterHandle {
 
   /**
    * Makes sure the context `failedOn` is replaced: waits for a reopen under
-   * way, and starts one unless that already replaced it.
+   * way, and starts one unless that already replaced it. The request that
+   * starts a reopen gets its outcome; the others see the context it left.
    */
-  private async renew(failedOn: Slot | undefined, delayMs: number, cause: string): Promise<void> {
+  private async renew(failedOn: Slot | undefined, delayMs: number, cause: string): Promise<Outcome> {
     while (this.reopening !== undefined) await this.reopening;
-    if (this.slot !== failedOn) return;
-    this.reopening = this.reopen(delayMs, cause).finally(() => (this.reopening = undefined));
-    await this.reopening;
+    if (this.slot !== failedOn) return OK;
+    const reopen = this.reopen(delayMs, cause);
+    this.reopening = reopen.finally(() => (this.reopening = undefined));
+    return reopen;
   }
 
   /** Waits, then opens a new context and swaps it in; never throws. */
-  private async reopen(delayMs: number, cause: string): Promise<void> {
+  private async reopen(delayMs: number, cause: string): Promise<Outcome> {
     const { context } = this;
     const log = context.log;
     log.debug(`reopen after ${formatDelay(delayMs)}: ${cause}`);
     if (!(await wait(delayMs, context.signal))) {
       log.debug('reopen abandoned: the connection is closing');
-      return;
+      return OK;
     }
     this.reopens++;
     const old = this.slot;
+    let closeError: unknown;
     if (old !== undefined && !this.makeBeforeBreak) {
-      this.detach();
-      await this.closeSlot(old);
+      context.setNext(undefined);
+      this.slot = undefined;
+      closeError = await this.closeSlot(old);
     }
     const id = ++this.opened;
+    let next: Next;
     try {
-      const next = await context.backend.open({
+      next = await context.backend.open({
         exportName: context.exportName,
         readonly: context.readonly || this.settings.readonlyAfterReopen,
       });
-      context.setNext(next);
-      this.slot = { next, id, users: 0, retired: false };
-      log.debug(`reopen: context ${id} is open (size ${next.capabilities.size})`);
     } catch (e) {
       this.lastOpenError = e;
-      this.detach();
-      log.debug(`reopen: opening context ${id} failed: ${describeError(e)}; the next request reopens again`);
+      const kept = this.slot === undefined ? 'the connection has no context' : `context ${this.slot.id} stays`;
+      log.debug(`reopen: opening context ${id} failed: ${describeError(e)}; ${kept}`);
+      return { ok: false, openError: e };
     }
-    if (old !== undefined && this.makeBeforeBreak) this.retire(old);
+    context.setNext(next);
+    this.slot = { next, id, users: 0, retired: false };
+    log.debug(`reopen: context ${id} is open (size ${next.capabilities.size})`);
+    if (old !== undefined && this.makeBeforeBreak) closeError = await this.retire(old);
+    return closeError === undefined ? OK : { ok: false, closeError };
   }
 
-  /** Leaves the connection with no context. */
-  private detach(): void {
-    this.context.setNext(undefined);
-    this.slot = undefined;
-  }
-
-  /** Closes a replaced context once the requests still running on it are done. */
-  private retire(slot: Slot): void {
-    if (slot.users === 0) {
-      void this.closeSlot(slot);
-    } else {
-      slot.retired = true;
-      this.draining.add(slot);
-    }
+  /** Closes a replaced context once the requests still running on it are done; settles with the close's error. */
+  private retire(slot: Slot): Promise<unknown> {
+    if (slot.users === 0) return this.closeSlot(slot);
+    slot.retired = true;
+    this.draining.add(slot);
+    return new Promise((resolve) => (slot.closed = resolve));
   }
 
   private release(slot: Slot): void {
@@ -289,14 +317,24 @@ export class ReopenHandle implements FilterHandle {
     if (slot.retired && slot.users === 0) void this.closeSlot(slot);
   }
 
-  private closeSlot(slot: Slot): Promise<void> {
+  /** Closes `slot` (once); settles with the close's error, or undefined. A failure is logged. */
+  private closeSlot(slot: Slot): Promise<unknown> {
+    if (slot.closing !== undefined) return slot.closing;
     slot.retired = false;
     this.draining.delete(slot);
     const log = this.context.log;
     const closing = slot.next.close().then(
-      () => log.debug(`context ${slot.id} closed`),
-      (e: unknown) => log.warn(`closing context ${slot.id}: ${describeError(e)}`),
+      () => {
+        log.debug(`context ${slot.id} closed`);
+        return undefined;
+      },
+      (e: unknown) => {
+        log.error(`closing context ${slot.id}: ${describeError(e)}`);
+        return e;
+      },
     );
+    slot.closing = closing;
+    void closing.then((e) => slot.closed?.(e));
     this.closing.add(closing);
     void closing.finally(() => this.closing.delete(closing));
     return closing;

@@ -6,7 +6,9 @@
 // EIO", "close N", "METHOD N OFFSET COUNT" and "METHOD N failed CODE", where N
 // is the number of the open (1, 2, ...) that made the context.
 // It obeys files in DIR, read at each open or call:
-//   open-N.json     for open N: {"fail": "EIO"} fails it; other keys override
+//   open-N.json     for open N: {"fail": "EIO"} fails it; {"delay": 1500} answers
+//                   after that many milliseconds; {"failClose": "EIO"} makes its
+//                   close fail ("close N failed EIO"); other keys override
 //                   capabilities ({"size": 512, "canFua": "none", "canFastZero": false}).
 //   fail-METHOD     one line per coming failure of METHOD, used up in order:
 //                   an errno name (EIO, ESHUTDOWN, ...) throws it;
@@ -69,16 +71,17 @@ export function flakyPlugin(concurrency) {
       configComplete() {
         if (file === undefined || state === undefined) throw new Error('file= and state= are required');
       },
-      open({ readonly }) {
+      async open({ readonly }) {
         const id = ++opens;
         const settings = JSON.parse(read(`open-${id}.json`) ?? '{}');
+        if (settings.delay !== undefined) await sleep(settings.delay);
         if (settings.fail !== undefined) {
           log(`open ${id} failed ${settings.fail}`);
           throw nbdError(settings.fail, `open ${id} failed on command`);
         }
         log(`open ${id} ${readonly ? 'ro' : 'rw'}`);
         const fd = openSync(file, readonly ? 'r' : 'r+');
-        const { fail: _, size: fixedSize, ...overrides } = settings;
+        const { fail: _, delay: _delay, failClose, size: fixedSize, ...overrides } = settings;
         const at = (offset) => toSafeNumber(offset, 'offset');
         const readAt = (buf, offset) => {
           let done = 0;
@@ -130,8 +133,12 @@ export function flakyPlugin(concurrency) {
               }
             }),
           close() {
-            log(`close ${id}`);
             closeSync(fd);
+            if (failClose !== undefined) {
+              log(`close ${id} failed ${failClose}`);
+              throw nbdError(failClose, `close ${id} failed on command`);
+            }
+            log(`close ${id}`);
           },
         };
       },

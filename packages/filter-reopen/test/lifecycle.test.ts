@@ -42,4 +42,19 @@ describe('filter-reopen: delays end with the connection', () => {
     await s.sh(`assert h.pread(512, 0) == open(disk, "rb").read(512)`);
     expect(s.opens()).toBe(2);
   });
+
+  it('a reopen that finishes after its client left (--request-timeout): the new context is closed at once, nothing is open at shutdown', async () => {
+    s = await scenario({
+      disk: 4096,
+      control: { 'fail-pread': failures(1), 'open-2.json': '{"delay": 1500}' },
+      params: ['retry-delay=10ms', '--request-timeout=1'],
+    });
+    await s.sh('expect_error(errno.EIO, h.pread, 512, 0)');
+    const server = s.server;
+    await until(() => s?.events().includes('close 2') === true);
+    expect(s.events().filter((e) => /^(open|close)/.test(e))).toEqual(['open 1 rw', 'close 1', 'open 2 rw', 'close 2']);
+    expect(server.stderr()).toContain('cannot open a context: connection 1 has ended');
+    expect(await server.stop()).toBe(0);
+    expect(server.stderr()).not.toContain('still open');
+  });
 });

@@ -128,7 +128,7 @@ assert not h.is_read_only()
     expect(events.filter((e) => /^(pwrite|zero|trim)/.test(e))).toEqual(['pwrite 1 failed EIO']);
   });
 
-  it('a reopen that fails: retries=5 gets through (four opens); retries=1 fails both reads (three opens)', async () => {
+  it('a reopen that fails is tried again while retries are left: retries=5 gets through (four opens); retries=1 fails with the open\'s error', async () => {
     const control = { 'open-2.json': '{"fail": "EIO"}', 'fail-pread': failures(2) };
     const five = await start({ disk: 4096, control, params: ['retry-delay=100ms', 'retries=5'] });
     const t0 = Date.now();
@@ -138,35 +138,50 @@ assert h.pread(512, 0) == open(disk, "rb").read(512)
 `);
     expect(Date.now() - t0).toBeGreaterThanOrEqual(700);
     expect(five.opens()).toBe(4);
-    expect(five.server.stderr()).toContain('reopen: opening context 2 failed: EIO: open 2 failed on command; the next request reopens again');
-    expect(five.server.stderr()).toContain('pread failed with no context: ESHUTDOWN: no context: the last reopen failed (EIO: open 2 failed on command); retry 2 of 5');
+    expect(five.server.stderr()).toContain('reopen: opening context 2 failed: EIO: open 2 failed on command; context 1 stays');
+    expect(five.server.stderr()).toContain('reopen failed: EIO: open 2 failed on command; retry 2 of 5');
 
-    const one = await start({ disk: 4096, control, params: ['retry-delay=100ms', 'retries=1'] });
+    const one = await start({ disk: 4096, control: { ...control, 'fail-pread': failures(1, 'ECONNRESET') }, params: ['retry-delay=100ms', 'retries=1'] });
     await one.sh(`
-expect_error(errno.ESHUTDOWN, h.pread, 512, 0)
 expect_error(errno.EIO, h.pread, 512, 0)
 assert h.pread(512, 0) == open(disk, "rb").read(512)
 `);
-    expect(one.opens()).toBe(3);
+    // The second read ran on context 1, which the failed reopen left in place.
+    expect(one.events().filter((e) => /^(open|close|pread)/.test(e)).slice(0, 4)).toEqual(['open 1 rw', 'pread 1 failed ECONNRESET', 'open 2 failed EIO', 'pread 1 0 512']);
   });
 
-  it('after every reopen failed the connection has no context, and its next request reopens', async () => {
+  it('a failed reopen keeps the old context associated, and the request fails with the open\'s error', async () => {
     const s = await start({
       disk: 4096,
-      control: { 'open-2.json': '{"fail": "ECONNREFUSED"}', 'open-3.json': '{"fail": "ECONNREFUSED"}', 'fail-pread': failures(1, 'ECONNRESET') },
+      control: { 'open-2.json': '{"fail": "ENOSPC"}', 'open-3.json': '{"fail": "ENOSPC"}', 'fail-pread': failures(1, 'ECONNRESET') },
       params: ['retry-delay=10ms', 'retries=2', 'retry-exponential=no'],
     });
     await s.sh(`
-expect_error(errno.ESHUTDOWN, h.pread, 512, 0)
+expect_error(errno.ENOSPC, h.pread, 512, 0)
 assert h.pread(512, 0) == open(disk, "rb").read(512)
 `);
-    expect(s.events().filter((e) => e.startsWith('open') || e.startsWith('close')).slice(0, 5)).toEqual([
+    expect(s.events().filter((e) => /^(open|close|pread)/.test(e)).slice(0, 5)).toEqual([
       'open 1 rw',
-      'open 2 failed ECONNREFUSED',
-      'close 1',
-      'open 3 failed ECONNREFUSED',
-      'open 4 rw',
+      'pread 1 failed ECONNRESET',
+      'open 2 failed ENOSPC',
+      'open 3 failed ENOSPC',
+      'pread 1 0 512',
     ]);
+    expect(s.server.stderr()).not.toContain('no context');
+  });
+
+  it('closing the replaced context fails: the request that caused the reopen fails with that error, which is logged', async () => {
+    const s = await start({
+      disk: 4096,
+      control: { 'open-1.json': '{"failClose": "ENOSPC"}', 'fail-pread': failures(1) },
+      params: ['retry-delay=10ms'],
+    });
+    await s.sh(`
+expect_error(errno.ENOSPC, h.pread, 512, 0)
+assert h.pread(512, 0) == open(disk, "rb").read(512)
+`);
+    expect(s.events().filter((e) => /^(open|close|pread)/.test(e)).slice(0, 5)).toEqual(['open 1 rw', 'pread 1 failed EIO', 'open 2 rw', 'close 1 failed ENOSPC', 'pread 2 0 512']);
+    expect(s.server.stderr()).toContain('reopen[1]: error: closing context 1: ENOSPC: close 1 failed on command');
   });
 
   it('the size shrinking on reopen: no call past the new end reaches the plugin; another reopen brings it back', async () => {

@@ -83,7 +83,11 @@ export function failures(n: number, code = 'EIO'): string {
   return Array.from({ length: n }, () => code).join('\n');
 }
 
-/** Resolves once `condition` holds, checking every 20 ms. */
-export async function until(condition: () => boolean): Promise<void> {
-  while (!condition()) await new Promise((r) => setTimeout(r, 20));
+/** Resolves once `condition` holds, checking every 20 ms; fails after `ms`. */
+export async function until(condition: () => boolean, ms = 15_000): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (!condition()) {
+    if (Date.now() > deadline) throw new Error(`not seen within ${ms / 1000} s: ${condition.toString()}`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
 }

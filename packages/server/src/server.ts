@@ -240,7 +240,7 @@ export class NbdServer {
     if (!slot.served) {
       const message = `too many connections: ${this.admission.max} already (--max-connections)`;
       this.core.log.warn(`connection ${id} refused: ${message}`);
-      void new Connection(socket, this.core, id, message).finished.finally(slot.release);
+      void new Connection(socket, this.core, id, message).finished.finally(() => slot.release());
       return;
     }
     const start = () => {

@@ -37,8 +37,8 @@ found from $NBDKIT_TS_PATH, the working directory, the server's install, npm's g
 root) or paths to modules. A bare word is given to the plugin's main parameter.`;
 
 /** One layer's parameters, for --help. */
-export function layerHelp(def: Plugin | Filter): string {
-  const lines = [`${def.kind} ${def.name}${def.version === undefined ? '' : ` ${def.version}`}${def.description === undefined ? '' : `: ${def.description}`}`];
+export function layerHelp(def: Plugin | Filter, version: string | undefined): string {
+  const lines = [`${def.kind} ${def.name}${version === undefined ? '' : ` ${version}`}${def.description === undefined ? '' : `: ${def.description}`}`];
   const params = def.params ?? [];
   if (params.length === 0) lines.push('  (no parameters)');
   const width = Math.max(0, ...params.map((p) => p.name.length)) + 2;
@@ -47,11 +47,11 @@ export function layerHelp(def: Plugin | Filter): string {
 }
 
 /** What --dump-plugin prints: key=value lines. */
-export function dumpPlugin(def: Plugin, source: string): string {
+export function dumpPlugin(def: Plugin, source: string, version: string | undefined): string {
   const lines = [
     `path=${source}`,
     `name=${def.name}`,
-    `version=${def.version ?? ''}`,
+    `version=${version ?? ''}`,
     `api_version=${def.apiVersion}`,
     `server_api_version=${API_VERSION}`,
     `concurrency=${def.concurrency ?? 'parallel'}`,

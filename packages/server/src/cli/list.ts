@@ -2,7 +2,7 @@ import { readdirSync, readFileSync, realpathSync } from 'node:fs';
 import { dirname, join, parse } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { errorMessage } from '@nbdkit-ts/core';
-import { checkLayer } from '../loader/load-layer.js';
+import { checkLayer, packageVersion } from '../loader/load-layer.js';
 import { packageNames, resolveFrom, searchPath, type LayerKind, type SearchBase } from '../loader/resolve.js';
 
 /** Where a layer package was found. */
@@ -87,15 +87,6 @@ function realpathOrUndefined(path: string): string | undefined {
   }
 }
 
-function readVersion(dir: string): string | undefined {
-  try {
-    const pkg = JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8')) as { version?: unknown };
-    return typeof pkg.version === 'string' ? pkg.version : undefined;
-  } catch {
-    return undefined;
-  }
-}
-
 /** Every copy of the layer along the search path, in the order the resolver tries them. */
 function copies(kind: LayerKind, name: string, bases: readonly SearchBase[]): { found: Found; file: string }[] {
   const out: { found: Found; file: string }[] = [];
@@ -137,7 +128,7 @@ export async function listLayers(bases: readonly SearchBase[] = [...searchPath()
     } catch (e) {
       problem = errorMessage(e).split('\n')[0];
     }
-    out.push({ kind, name, used: first.found, version: readVersion(first.found.dir), apiVersion, problem, shadowed: rest.map((c) => c.found) });
+    out.push({ kind, name, used: first.found, version: packageVersion(first.file), apiVersion, problem, shadowed: rest.map((c) => c.found) });
   }
   return out;
 }

@@ -29,16 +29,16 @@ async function printInfo(args: CliArgs): Promise<void> {
   ]);
   if (args.version) {
     console.log(`nbdkit-ts ${serverVersion()}`);
-    for (const l of layers) console.log(`${l.def.name} ${l.def.version ?? ''}`.trimEnd());
+    for (const l of layers) console.log(`${l.def.name} ${l.version ?? ''}`.trimEnd());
   }
   if (args.help) {
     console.log(USAGE);
-    for (const l of layers) console.log('\n' + layerHelp(l.def));
+    for (const l of layers) console.log('\n' + layerHelp(l.def, l.version));
   }
   if (args.dumpPlugin) {
     const plugin = layers.at(-1);
     if (plugin === undefined || plugin.def.kind !== 'plugin') throw new UsageError('--dump-plugin needs a plugin');
-    console.log(dumpPlugin(plugin.def, plugin.source));
+    console.log(dumpPlugin(plugin.def, plugin.source, plugin.version));
   }
 }
 

@@ -1,11 +1,33 @@
+import { readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { API_VERSION, type Filter, type Plugin } from '@nbdkit-ts/core';
 import { resolveLayer, type LayerKind } from './resolve.js';
 
-/** A layer definition and where it came from. */
+/** A layer definition, where it came from, and its version. */
 export interface LoadedModule {
   readonly def: Plugin | Filter;
   readonly source: string;
+  /** The version of the package that holds the module, else the one the layer declares. */
+  readonly version?: string;
+}
+
+/**
+ * The version in the package.json of the package that holds `file`: the
+ * nearest folder above it whose package.json has a name. Undefined when there
+ * is none, or it has no version.
+ */
+export function packageVersion(file: string): string | undefined {
+  for (let d = dirname(file); d !== dirname(d); d = dirname(d)) {
+    let pkg: { name?: unknown; version?: unknown };
+    try {
+      pkg = JSON.parse(readFileSync(join(d, 'package.json'), 'utf8')) as typeof pkg;
+    } catch {
+      continue;
+    }
+    if (typeof pkg.name === 'string') return typeof pkg.version === 'string' ? pkg.version : undefined;
+  }
+  return undefined;
 }
 
 /**
@@ -36,5 +58,6 @@ export function checkLayer(kind: LayerKind, value: unknown, source: string): Plu
 export async function loadLayer(kind: LayerKind, name: string, bases?: Iterable<string>): Promise<LoadedModule> {
   const { file } = resolveLayer(kind, name, bases);
   const mod = (await import(pathToFileURL(file).href)) as { default?: unknown };
-  return { def: checkLayer(kind, mod.default, file), source: file };
+  const def = checkLayer(kind, mod.default, file);
+  return { def, source: file, version: packageVersion(file) ?? def.version };
 }

@@ -18,12 +18,8 @@ export class BackgroundTasks {
   start(log: Logger, name: string, task: BackgroundTask): void {
     if (this.abort.signal.aborted) throw new Error(`background task ${name}: not started, the server is shutting down`);
     log.debug(`background task ${name}: started`);
-    let done: Promise<void>;
-    try {
-      done = Promise.resolve(task(this.abort.signal));
-    } catch (e) {
-      done = Promise.reject(e as Error);
-    }
+    // An async wrapper, so that a task that throws before returning a promise is caught too.
+    const done = (async () => task(this.abort.signal))();
     const settled = done.then(
       () => log.debug(`background task ${name}: done`),
       (e: unknown) => {

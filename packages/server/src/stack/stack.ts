@@ -161,7 +161,8 @@ export class Stack {
         },
         (e: unknown) => {
           for (const s of signals) s.removeEventListener('abort', abandon);
-          reject(e as Error);
+          // eslint-disable-next-line @typescript-eslint/prefer-promise-reject-errors -- passes on what the layer rejected with
+          reject(e);
         },
       );
     });
