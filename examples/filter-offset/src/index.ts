@@ -15,7 +15,6 @@ export default defineFilter<FilterHandle>(() => {
     // it implements another one (API_VERSION would always agree with the core installed).
     apiVersion: 1,
     name: 'offset',
-    version: '1.0.0',
     description: 'serve a window of the disk beneath: from an offset, for a length',
     params: Window.params,
     concurrency: 'parallel',

@@ -16,7 +16,6 @@ export default definePlugin<PluginHandle>(() => {
     // it implements another one (API_VERSION would always agree with the core installed).
     apiVersion: 1,
     name: 'split',
-    version: '1.0.0',
     description: 'serve several files, one after the other, as one disk',
     params: [{ name: 'file', description: 'a file of the disk (repeat it, in order)', magic: true }],
     concurrency: 'parallel',

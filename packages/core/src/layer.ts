@@ -9,7 +9,11 @@ export interface LayerDefinition {
   readonly apiVersion: ApiVersion;
   /** Short name, as used on the command line (`file`, `reopen`). */
   readonly name: string;
-  /** The layer's own version, shown by `--version`. */
+  /**
+   * The layer's version, for a layer that is a module outside any package. A
+   * layer in a package has the version of its package.json: `--version`,
+   * `--list`, `--help` and `--dump-plugin` show that one.
+   */
   readonly version?: string;
   /** One line for `--help` and `--dump-plugin`. */
   readonly description?: string;

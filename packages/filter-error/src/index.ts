@@ -15,7 +15,6 @@ export default defineFilter<FilterHandle>(() => {
   return {
     apiVersion: 1,
     name: 'error',
-    version: '1.0.0',
     description: 'inject errors into data calls, for testing',
     params: Settings.params(),
     concurrency: 'parallel',

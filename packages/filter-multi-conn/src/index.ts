@@ -19,7 +19,6 @@ export default defineFilter<MultiConnHandle>(() => {
   return {
     apiVersion: 1,
     name: 'multi-conn',
-    version: '1.0.0',
     description: 'enable, emulate or disable NBD multi-conn',
     params: PARAMS,
     concurrency: 'parallel',

@@ -5,15 +5,12 @@
  *
  * @packageDocumentation
  */
-import { readFileSync } from 'node:fs';
 import { definePlugin } from '@nbdkit-ts/core';
 import { FileConfig, PARAMS, type Source } from './config.js';
 import { exportPath, listDirectory } from './directory.js';
 import { FileHandle, UncachedFileHandle, type HandleOptions } from './file-handle.js';
 import { loadNative, type NativeFileOps } from './native.js';
 import { inheritedFile, openPath, type OpenedFile } from './open-file.js';
-
-const { version } = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string };
 
 export default definePlugin(() => {
   const config = new FileConfig();
@@ -36,7 +33,6 @@ export default definePlugin(() => {
   return {
     apiVersion: 1,
     name: 'file',
-    version,
     description: 'serve a file, a block device or a directory of images, sparse-aware',
     params: PARAMS,
     concurrency: 'parallel',

@@ -41,7 +41,6 @@ export default definePlugin(() => {
   return {
     apiVersion: 1,
     name: 's3',
-    version: '1.0.0',
     description: 'serve a disk stored as chunk objects in S3-compatible object storage',
     params: PARAMS,
     concurrency: 'parallel',

@@ -1,5 +1,6 @@
 import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { spawn } from 'node:child_process';
 import { cliPath, run, startServer, tempDir, TEST_PATH } from '@nbdkit-ts/testing';
@@ -12,6 +13,7 @@ while i < 100000:
     i += 1
 `;
 
+const PACKAGES = fileURLToPath(new URL('../..', import.meta.url));
 const nbdkitTs = (args: string[], env?: NodeJS.ProcessEnv) => run(process.execPath, [cliPath(), ...args], { env });
 
 describe('the nbdkit-ts command line', () => {
@@ -95,15 +97,32 @@ describe('the nbdkit-ts command line', () => {
     expect(existsSync(sock)).toBe(false);
   });
 
-  it('prints versions, help with layer parameters, and --dump-plugin', async () => {
+  it("prints versions (the packages' own), help with layer parameters, and --dump-plugin", async () => {
+    const version = (pkg: string) => (JSON.parse(readFileSync(join(PACKAGES, pkg, 'package.json'), 'utf8')) as { version: string }).version;
     const v = await nbdkitTs(['--version', 'file']);
-    expect(v.stdout).toMatch(/^nbdkit-ts \d+\.\d+\.\d+\nfile \d+\.\d+\.\d+\n$/);
+    expect(v.stdout).toBe(`nbdkit-ts ${version('server')}\nfile ${version('plugin-file')}\n`);
     const h = await nbdkitTs(['--help', 'file']);
     expect(h.stdout).toMatch(/Usage: nbdkit-ts/);
+    expect(h.stdout).toContain(`plugin file ${version('plugin-file')}: `);
     expect(h.stdout).toMatch(/plugin file .*\n\s+file=\s+the file or block device to serve \(the bare word\)/);
     const d = await nbdkitTs(['--dump-plugin', 'file']);
-    expect(d.stdout).toMatch(/^path=.*\nname=file\nversion=.*\napi_version=1\n/);
+    expect(d.stdout).toMatch(new RegExp(`^path=.*\\nname=file\\nversion=${version('plugin-file').replaceAll('.', '\\.')}\\napi_version=1\\n`));
     expect(d.stdout).toMatch(/magic_config_key=file/);
+  });
+
+  it('--version shows the version --list shows, for every layer of the repository', async () => {
+    const list = await nbdkitTs(['--list']);
+    const listed = new Map([...list.stdout.matchAll(/^ {2}(\S+) +(\S+) +api \d/gm)].map((m) => [m[1] ?? '', m[2]]));
+    const filters = [...listed.keys()].filter((name) => existsSync(join(PACKAGES, `filter-${name}`)));
+    const plugins = [...listed.keys()].filter((name) => existsSync(join(PACKAGES, `plugin-${name}`)));
+    expect(filters.length).toBeGreaterThan(2);
+    expect(plugins.length).toBeGreaterThan(1);
+    for (const plugin of plugins) {
+      const v = await nbdkitTs(['--version', ...filters.map((f) => `--filter=${f}`), plugin]);
+      expect(v.status).toBe(0);
+      const shown = v.stdout.trim().split('\n').slice(1).map((line) => line.split(' '));
+      expect(shown).toEqual([...filters, plugin].map((name) => [name, listed.get(name)]));
+    }
   });
 
   it('a bad command line gets one clear message and exit 1', async () => {

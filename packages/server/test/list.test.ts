@@ -45,7 +45,7 @@ describe('nbdkit-ts --list', () => {
     expect(r.status).toBe(0);
     expect(r.stderr).toBe('');
     const reopen = lineOf(r.stdout, 'reopen');
-    expect(reopen).toMatch(/^ {2}reopen +\d+\.\d+\.\d+ +api 1 +@nbdkit-ts\/filter-reopen +\S+ \(server install\)$/);
+    expect(reopen).toMatch(/^ {2}reopen +\d+\.\d+\.\d+\S* +api 1 +@nbdkit-ts\/filter-reopen +\S+ \(server install\)$/);
     expect(lineOf(r.stdout, 'file')).toContain('@nbdkit-ts/plugin-file');
     expect(r.stdout.indexOf('Plugins:')).toBeLessThan(r.stdout.indexOf('  file '));
     expect(r.stdout.indexOf('Filters:')).toBeLessThan(r.stdout.indexOf('  reopen '));

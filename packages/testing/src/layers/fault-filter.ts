@@ -97,7 +97,6 @@ export default defineFilter<FilterHandle>(() => {
     // it implements another one (API_VERSION would always agree with the core installed).
     apiVersion: 1,
     name: 'fault',
-    version: '1.0.0',
     description: 'fail data calls touching a range, for tests',
     params: [
       { name: 'fault-error', description: 'errno-style code of the failures (default EIO)' },

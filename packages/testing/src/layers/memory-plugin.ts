@@ -71,7 +71,6 @@ export default definePlugin<PluginHandle>(() => {
     // it implements another one (API_VERSION would always agree with the core installed).
     apiVersion: 1,
     name: 'memory',
-    version: '1.0.0',
     description: 'a sparse disk in memory, for tests',
     params: [{ name: 'size', description: 'size of the disk (default 16M)', magic: true }],
     config(key, value) {
