@@ -137,6 +137,7 @@ describe('the nbdkit-ts command line', () => {
       [['-f', '-U', '-', 'file', image, image], /file= given more than once/],
       [['-f', '-U', '-', 'nosuchplugin'], /plugin "nosuchplugin" not found\. Looked for:\n\s+@nbdkit-ts\/plugin-nosuchplugin from/],
       [['-f', '-U', '-', '--filter=nosuch', 'file', image], /filter "nosuch" not found[\s\S]*nbdkit-ts-filter-nosuch from[\s\S]*NBDKIT_TS_PATH/],
+      [['-f', '-U', '-', '--filter=stats', 'file', image], /^Install it \(npm i @nbdkit-ts\/filter-stats, or the third-party nbdkit-ts-filter-stats\), give a path/m],
       [['-f', '-U', '-', '-D', 'bad', 'file', image], /-D bad: expected LAYER\.FLAG=N/],
       [['-f', '-U', '-', '--handshake-timeout=soon', 'file', image], /--handshake-timeout=soon: not a number of seconds/],
       [['-f', '-U', '-', '--request-timeout=-1', 'file', image], /--request-timeout=-1: not a number of seconds/],

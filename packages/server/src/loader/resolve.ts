@@ -25,7 +25,7 @@ export class LayerNotFound extends Error {
     super(
       `${kind} "${layerName}" not found. Looked for:\n` +
         tried.map((t) => `  ${t}`).join('\n') +
-        `\nInstall it (npm i @nbdkit-ts/${kind}-${layerName}), give a path to its module, or add the folder that holds its node_modules to $NBDKIT_TS_PATH.`,
+        `\nInstall it (npm i ${packageNames(kind, layerName).join(', or the third-party ')}), give a path to its module, or add the folder that holds its node_modules to $NBDKIT_TS_PATH.`,
     );
     this.name = 'LayerNotFound';
   }
