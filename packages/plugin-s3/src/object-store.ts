@@ -37,6 +37,24 @@ function credentialOptions(c: Credentials): Pick<S3ClientConfig, 'credentials' |
   }
 }
 
+const SDK_NODE_WARNING = 'AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED';
+
+/**
+ * A client, made without the SDK's NodeVersionSupportWarning, which it prints on Node 20 (its
+ * versions from 2027 on need Node 22) once per process, when the first client is made. The
+ * environment variable that turns it off is set only while the client is made, unless the user
+ * set it.
+ */
+function newClient(config: S3ClientConfig): S3Client {
+  if (process.env[SDK_NODE_WARNING] !== undefined) return new S3Client(config);
+  process.env[SDK_NODE_WARNING] = 'true';
+  try {
+    return new S3Client(config);
+  } finally {
+    delete process.env[SDK_NODE_WARNING];
+  }
+}
+
 function clientConfig(s: Settings): S3ClientConfig {
   return {
     region: s.region,
@@ -70,7 +88,7 @@ export class ObjectStore {
   readonly endpoint: string;
 
   constructor(settings: Settings) {
-    this.client = new S3Client(clientConfig(settings));
+    this.client = newClient(clientConfig(settings));
     if (!settings.payloadSigning) {
       // A payload hash the signer finds already set is not computed.
       this.client.middlewareStack.add(

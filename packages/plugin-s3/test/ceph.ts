@@ -6,7 +6,7 @@ import { fileURLToPath } from 'node:url';
 
 const SCRIPT = fileURLToPath(new URL('./ceph-cluster.sh', import.meta.url));
 
-/** The SDK's notice about Node 20 would fill every server's stderr. */
+/** The SDK's notice about Node 20, for the tests' own clients (the plugin keeps it out of the servers' stderr itself). */
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = 'true';
 
 /** A running single-node Ceph cluster with radosgw, made fresh for one test file. */

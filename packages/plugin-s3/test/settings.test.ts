@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { startServer } from '@nbdkit-ts/testing';
+import { cliPath, run, startServer } from '@nbdkit-ts/testing';
 import { decodeMetadata, encodeMetadata, Layout } from '../src/layout.js';
 import { SettingsBuilder } from '../src/settings.js';
 
@@ -85,6 +85,14 @@ describe('plugin-s3 parameters', () => {
   it('the command line shows the errors, naming the parameter', async () => {
     await expect(startServer(['s3', 'key=vm1'])).rejects.toThrow(/s3: bucket= is required: the bucket holding the disk/);
     await expect(startServer(['s3', 'bucket=b', 'key=vm1', 'object-size=1000'])).rejects.toThrow(/object-size=1000: the object size must be a power of two/);
+  });
+
+  it("starts without the AWS SDK's NodeVersionSupportWarning", async () => {
+    const env = { AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: undefined };
+    const args = [cliPath(), '-r', '-U', '-', 's3', 'endpoint=http://127.0.0.1:9', 'bucket=b', 'key=k', 'access-key=a', 'secret-key=s', 'max-attempts=1', '--run', 'true'];
+    const r = await run(process.execPath, args, { env });
+    expect(r.stderr).toContain('s3: ');
+    expect(r.stderr).not.toContain('NodeVersionSupportWarning');
   });
 });
 
