@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 // Checks the release the pending changesets would cut: applies `changeset version`
-// to a scratch copy of the repository and fails on any warning it prints, or on
+// to a scratch copy of the repository and fails on any warning it prints, on a
+// published package left at a prerelease version (1.0.0-0 without a changeset), or on
 // a range on a first-party package (peer or regular dependency, of the
 // packages, the examples and the guides' package.json snippets) that the
 // version released of that package does not satisfy.
@@ -80,8 +81,10 @@ function main(root) {
     const output = versionCopy(root, dir);
     const warnings = output.split('\n').filter((line) => /warn|error|must depend/i.test(line));
     const manifests = workspaceManifests(dir);
-    for (const m of manifests.filter((p) => p.private !== true)) console.log(`${m.name} ${m.version}`);
-    const problems = [...warnings, ...unsatisfiedRanges(manifests, [...manifests, ...guideManifests(dir)])];
+    const published = manifests.filter((m) => m.private !== true);
+    for (const m of published) console.log(`${m.name} ${m.version}`);
+    const prereleases = published.filter((m) => semver.prerelease(m.version) !== null).map((m) => `${m.name} would be published as ${m.version}: its first release needs a changeset`);
+    const problems = [...warnings, ...prereleases, ...unsatisfiedRanges(manifests, [...manifests, ...guideManifests(dir)])];
     if (problems.length === 0) return 0;
     console.error(`changeset version would cut a broken release:\n${problems.map((p) => `  ${p}`).join('\n')}`);
     return 1;

@@ -53,6 +53,20 @@ describe('scripts/check-release.mjs', () => {
     expect(r.stderr).toContain('docs/writing-a-filter.md: peerDependencies "@x/core": "^1.0.0" does not include the released @x/core 2.0.0');
   });
 
+  it('releases a package at 1.0.0-0 as 1.0.0 whatever its changesets say, and fails on one without a changeset', async () => {
+    write('packages/core/package.json', manifest('@x/core', '1.0.0-0'));
+    write('packages/filter-a/package.json', manifest('@x/filter-a', '1.0.0-0', { peerDependencies: { '@x/core': '^1.0.0' } }));
+    write('.changeset/core-minor.md', '---\n"@x/core": minor\n---\n\nSomething new.\n');
+    const r = await check(repo);
+    expect(r.stdout).toContain('@x/core 1.0.0\n');
+    expect(r.stderr).toContain('@x/filter-a would be published as 1.0.0-0: its first release needs a changeset');
+    expect(r.status).toBe(1);
+    write('.changeset/a.md', '---\n"@x/filter-a": major\n---\n\nFirst release.\n');
+    const released = await check(repo);
+    expect(released.stderr).toBe('');
+    expect(released.stdout).toContain('@x/filter-a 1.0.0\n');
+  });
+
   it('fails on a warning of changeset version', async () => {
     write('packages/filter-a/package.json', manifest('@x/filter-a', '1.0.0', { dependencies: { '@x/core': 'workspace:^2.0.0' } }));
     write('.changeset/a.md', '---\n"@x/filter-a": patch\n---\n\nA fix.\n');
