@@ -6,7 +6,6 @@
  *
  * @packageDocumentation
  */
-import { readFileSync } from 'node:fs';
 import { definePlugin, parseSize, type PluginHandle } from '@nbdkit-ts/core';
 import { createStore, parseAllocator, type Allocator } from './allocator.js';
 import { memoryHandle } from './memory-handle.js';
@@ -16,8 +15,6 @@ export { createStore, parseAllocator, type Allocator } from './allocator.js';
 export { memoryHandle } from './memory-handle.js';
 export type { Store } from './store.js';
 
-const { version } = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string };
-
 export default definePlugin<PluginHandle>(() => {
   let size: bigint | undefined;
   let allocator: Allocator = 'sparse';
@@ -25,7 +22,6 @@ export default definePlugin<PluginHandle>(() => {
   return {
     apiVersion: 1,
     name: 'memory',
-    version,
     description: 'a RAM disk, sparse, shared by every connection',
     params: [
       { name: 'size', description: 'size of the disk (required): 1048576, 64K, 1G, ... up to 2^63-1', magic: true },

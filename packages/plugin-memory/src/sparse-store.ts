@@ -10,11 +10,18 @@ const PAGES_PER_REGION = 4096;
 const ZERO_PAGE = new Uint8Array(PAGE_SIZE);
 const HOLE = ExtentType.HOLE | ExtentType.ZERO;
 
+/** A page missing is a hole; a page present is data, or zero when it holds only zeroes (zeroes were written). */
+function pageType(page: Uint8Array | undefined): number {
+  if (page === undefined) return HOLE;
+  return Buffer.compare(page, ZERO_PAGE) === 0 ? ExtentType.ZERO : ExtentType.DATA;
+}
+
 /**
  * A sparse disk in memory: a table of pages, each allocated when first
  * written and released when zeroed or trimmed whole (or zeroed in part so
  * that it holds only zeroes). Pages never written read as zeroes and are
- * reported as holes. The disk can be as large as 2^63 - 1 bytes while only
+ * reported as holes; pages written with nothing but zeroes are reported as
+ * zero (allocated). The disk can be as large as 2^63 - 1 bytes while only
  * the pages written take memory.
  */
 export class SparseStore implements Store {
@@ -65,7 +72,7 @@ export class SparseStore implements Store {
     while (n <= last) {
       const region = Math.floor(n / PAGES_PER_REGION);
       const inRegion = this.regions.has(region);
-      const type = inRegion && this.pages.has(n) ? ExtentType.DATA : HOLE;
+      const type = pageType(inRegion ? this.pages.get(n) : undefined);
       if (type !== runType) {
         if (runType !== undefined) {
           this.addRun(extents, runStart, n, runType);

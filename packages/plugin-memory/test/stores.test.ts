@@ -68,6 +68,18 @@ describe('allocator=sparse', () => {
     ]);
   });
 
+  it('reports a page written with zeroes only as zero, not as a hole', () => {
+    const store = createStore('sparse', 1n << 20n);
+    store.write(new Uint8Array(10), BigInt(PAGE + 5));
+    store.write(new Uint8Array(1).fill(1), BigInt(2 * PAGE));
+    expect(extents(store, 4 * PAGE, 0n)).toEqual([
+      [0n, BigInt(PAGE), HOLE],
+      [BigInt(PAGE), BigInt(PAGE), ExtentType.ZERO],
+      [BigInt(2 * PAGE), BigInt(PAGE), ExtentType.DATA],
+      [BigInt(3 * PAGE), BigInt(PAGE), HOLE],
+    ]);
+  });
+
   it('stops after the first extent with REQ_ONE', () => {
     const store = createStore('sparse', 1n << 30n);
     store.write(new Uint8Array(1).fill(1), BigInt(3 * PAGE));

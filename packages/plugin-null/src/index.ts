@@ -4,17 +4,13 @@
  *
  * @packageDocumentation
  */
-import { readFileSync } from 'node:fs';
 import { definePlugin, ExtentType, parseSize, type PluginHandle } from '@nbdkit-ts/core';
-
-const { version } = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string };
 
 export default definePlugin<PluginHandle>(() => {
   let size = 0n;
   return {
     apiVersion: 1,
     name: 'null',
-    version,
     description: 'a disk that reads as zeroes and discards what is written',
     params: [{ name: 'size', description: 'size of the disk (default 0): 1048576, 64K, 1G, ... up to 2^63-1', magic: true }],
     concurrency: 'parallel',

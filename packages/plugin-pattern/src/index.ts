@@ -4,20 +4,16 @@
  *
  * @packageDocumentation
  */
-import { readFileSync } from 'node:fs';
 import { definePlugin, parseSize, type PluginHandle } from '@nbdkit-ts/core';
 import { fillPattern } from './pattern.js';
 
 export { fillPattern } from './pattern.js';
-
-const { version } = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string };
 
 export default definePlugin<PluginHandle>(() => {
   let size: bigint | undefined;
   return {
     apiVersion: 1,
     name: 'pattern',
-    version,
     description: 'a read-only disk whose every 8 bytes hold their offset, big-endian',
     params: [{ name: 'size', description: 'size of the disk (required): 1048576, 64K, 1G, ... up to 2^63-1', magic: true }],
     concurrency: 'parallel',
