@@ -13,6 +13,7 @@ import type { Store } from './store.js';
 
 export { createStore, parseAllocator, type Allocator } from './allocator.js';
 export { memoryHandle } from './memory-handle.js';
+export { SparseStore } from './sparse-store.js';
 export type { Store } from './store.js';
 
 export default definePlugin<PluginHandle>(() => {

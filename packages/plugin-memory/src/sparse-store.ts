@@ -5,6 +5,7 @@ import type { Store } from './store.js';
 /** Pages of 32 KiB: memory is taken a page at a time, on the first write to it. */
 const pages = new Chunking(15);
 const PAGE_SIZE = pages.size;
+const PAGE_BIGINT = BigInt(PAGE_SIZE);
 /** Pages are counted per region of 128 MiB, so that block status skips a region without pages at once. */
 const PAGES_PER_REGION = 4096;
 const ZERO_PAGE = new Uint8Array(PAGE_SIZE);
@@ -52,15 +53,23 @@ export class SparseStore implements Store {
   }
 
   zero(count: number, offset: bigint): void {
-    pages.each(offset, count, (n, within, length) => {
-      const page = this.pages.get(n);
-      if (page === undefined) return;
-      if (length < PAGE_SIZE) {
-        page.fill(0, within, within + length);
-        if (Buffer.compare(page, ZERO_PAGE) !== 0) return;
-      }
-      this.release(n);
-    });
+    if (count / PAGE_SIZE < this.pages.size) {
+      pages.each(offset, count, (n, within, length) => this.zeroPart(n, within, length));
+      return;
+    }
+    // The range covers more pages than are held (a large trim): visit those held.
+    const end = offset + BigInt(count);
+    for (const n of [...this.pages.keys()]) {
+      const start = pages.offsetOf(n);
+      const from = offset > start ? offset : start;
+      const to = end < start + PAGE_BIGINT ? end : start + PAGE_BIGINT;
+      if (from < to) this.zeroPart(n, Number(from - start), Number(to - from));
+    }
+  }
+
+  /** The pages that hold memory, with the offset of each, in no particular order. */
+  *held(): Generator<[bigint, Uint8Array]> {
+    for (const [n, page] of this.pages) yield [pages.offsetOf(n), page];
   }
 
   extents(count: number, offset: bigint, flags: Flags, extents: ExtentList): void {
@@ -100,6 +109,17 @@ export class SparseStore implements Store {
     const region = Math.floor(n / PAGES_PER_REGION);
     this.regions.set(region, (this.regions.get(region) ?? 0) + 1);
     return page;
+  }
+
+  /** Zeroes `length` bytes of page `n` from `within`, releasing the page when nothing else is left in it. */
+  private zeroPart(n: number, within: number, length: number): void {
+    const page = this.pages.get(n);
+    if (page === undefined) return;
+    if (length < PAGE_SIZE) {
+      page.fill(0, within, within + length);
+      if (Buffer.compare(page, ZERO_PAGE) !== 0) return;
+    }
+    this.release(n);
   }
 
   private release(n: number): void {

@@ -80,6 +80,20 @@ describe('allocator=sparse', () => {
     ]);
   });
 
+  it('zeroes a range far larger than what it holds by visiting only the pages held', () => {
+    const store = createStore('sparse', 1n << 50n);
+    const at = [BigInt(PAGE) - 3n, 1n << 40n, (1n << 41n) + 5n];
+    for (const offset of at) store.write(new Uint8Array(6).fill(9), offset);
+    store.zero(2 ** 41 - PAGE, BigInt(PAGE));
+    const bytes = at.map((offset) => {
+      const buf = new Uint8Array(6);
+      store.read(buf, offset);
+      return [...buf];
+    });
+    expect(bytes).toEqual([[9, 9, 9, 0, 0, 0], [0, 0, 0, 0, 0, 0], [9, 9, 9, 9, 9, 9]]);
+    expect(extents(store, 2 * PAGE, 1n << 40n)).toEqual([[1n << 40n, BigInt(2 * PAGE), HOLE]]);
+  });
+
   it('stops after the first extent with REQ_ONE', () => {
     const store = createStore('sparse', 1n << 30n);
     store.write(new Uint8Array(1).fill(1), BigInt(3 * PAGE));
