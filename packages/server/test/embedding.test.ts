@@ -242,4 +242,13 @@ while h.aio_in_flight() > 0:
     const old = { kind: 'plugin', create: () => ({ kind: 'plugin', apiVersion: 99, name: 'old', open: () => ({}) }) };
     await expect(createServer({ plugin: old as never })).rejects.toThrow(/plugin "old" \(embedded\) was written for API version 99, but this server implements API version 1/);
   });
+
+  it('refuses a layer with a misspelt concurrency, a hook that is not a function or a malformed parameter, naming the field', async () => {
+    const layer = (fields: object) => ({ kind: 'plugin', create: () => ({ kind: 'plugin', apiVersion: API_VERSION, name: 'odd', open: () => ({}), ...fields }) });
+    await expect(createServer({ plugin: layer({ concurrency: 'serialise-requests' }) as never })).rejects.toThrow(
+      'embedded: plugin "odd": concurrency "serialise-requests" is not one of parallel, serialize-requests, serialize-all-requests, serialize-connections',
+    );
+    await expect(createServer({ plugin: layer({ cleanup: 'yes' }) as never })).rejects.toThrow('embedded: plugin "odd": cleanup is not a function');
+    await expect(createServer({ plugin: layer({ params: [{ name: 'size' }] }) as never })).rejects.toThrow('embedded: plugin "odd": params[0] (size) has no description');
+  });
 });

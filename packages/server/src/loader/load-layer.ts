@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { API_VERSION, type Filter, type Plugin } from '@nbdkit-ts/core';
+import { API_VERSION, isConcurrency, type Filter, type Plugin } from '@nbdkit-ts/core';
 import { resolveLayer, type LayerKind } from './resolve.js';
 
 /** A layer definition, where it came from, and its version. */
@@ -51,7 +51,34 @@ export function checkLayer(kind: LayerKind, value: unknown, source: string): Plu
     );
   }
   if (kind === 'plugin' && typeof def.open !== 'function') throw new Error(`${source}: plugin "${def.name}" has no open hook`);
+  checkFields(instance as Record<string, unknown>, `${source}: ${kind} "${def.name}"`);
   return instance as Plugin | Filter;
+}
+
+/** The hooks a layer may define: each must be a function when present. */
+const HOOKS = ['config', 'configComplete', 'ready', 'preconnect', 'listExports', 'defaultExport', 'open', 'cleanup'] as const;
+
+/** Checks the optional fields of a layer; throws naming the field and what it should be. */
+function checkFields(def: Record<string, unknown>, what: string): void {
+  for (const hook of HOOKS) {
+    if (def[hook] !== undefined && typeof def[hook] !== 'function') throw new Error(`${what}: ${hook} is not a function`);
+  }
+  for (const field of ['version', 'description'] as const) {
+    if (def[field] !== undefined && typeof def[field] !== 'string') throw new Error(`${what}: ${field} is not a string`);
+  }
+  const c = def.concurrency;
+  if (c !== undefined && (typeof c !== 'string' || !isConcurrency(c))) {
+    throw new Error(`${what}: concurrency ${JSON.stringify(c)} is not one of parallel, serialize-requests, serialize-all-requests, serialize-connections`);
+  }
+  const params = def.params;
+  if (params === undefined) return;
+  if (!Array.isArray(params)) throw new Error(`${what}: params is not an array`);
+  for (const [i, p] of (params as unknown[]).entries()) {
+    const spec = p as { name?: unknown; description?: unknown; magic?: unknown } | null;
+    if (typeof spec?.name !== 'string' || spec.name === '') throw new Error(`${what}: params[${i}] has no name`);
+    if (typeof spec.description !== 'string') throw new Error(`${what}: params[${i}] (${spec.name}) has no description`);
+    if (spec.magic !== undefined && typeof spec.magic !== 'boolean') throw new Error(`${what}: params[${i}] (${spec.name}): magic is not a boolean`);
+  }
 }
 
 /** Resolves, imports and checks a layer given by name or path. */
