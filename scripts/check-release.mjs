@@ -93,6 +93,6 @@ function main(root) {
   }
 }
 
-if (import.meta.url === pathToFileURL(process.argv[1]).href) {
+if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
   process.exitCode = main(process.argv[2] ?? fileURLToPath(new URL('..', import.meta.url)));
 }

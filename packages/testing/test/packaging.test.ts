@@ -6,14 +6,9 @@
 // third-party (example) layers.
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { run, runOk, tempDir, type RunOptions } from '@nbdkit-ts/testing';
-
-const ROOT = fileURLToPath(new URL('../../..', import.meta.url));
-/** The repository's own pnpm (a dev dependency of the root), so no global one is needed. */
-const PNPM = join(ROOT, 'node_modules', '.bin', 'pnpm');
-const { versionCopy } = (await import(join(ROOT, 'scripts', 'check-release.mjs'))) as { versionCopy: (root: string, dir: string) => string };
+import { runOk, tempDir } from '@nbdkit-ts/testing';
+import { PNPM, ROOT, userShell, versionCopy, type UserShell } from './user-shell.js';
 
 interface Manifest {
   name: string;
@@ -98,16 +93,8 @@ describe('installed from the tarballs, as users install them', () => {
   let dir: string;
   let elsewhere: string;
   const parts: string[] = [];
-  /** An environment without the test runner's package-manager settings, caches in `dir`. */
-  let env: NodeJS.ProcessEnv;
-
-  const sh = (cmd: string, args: readonly string[], options: RunOptions = {}) =>
-    run(cmd, args, { ...options, inheritEnv: false, env: { ...env, ...options.env } });
-  const shOk = async (cmd: string, args: readonly string[], options: RunOptions = {}) => {
-    const r = await sh(cmd, args, options);
-    if (r.status !== 0) throw new Error(`${cmd} ${args.join(' ')} exited ${r.status}\n${r.stdout}\n${r.stderr}`);
-    return r;
-  };
+  let sh: UserShell['sh'];
+  let shOk: UserShell['shOk'];
 
   /** A project folder with these packages as dependencies, installed by `npm` or `pnpm`. */
   async function project(name: string, manager: 'npm' | 'pnpm', packages: readonly string[]): Promise<string> {
@@ -144,8 +131,7 @@ describe('installed from the tarballs, as users install them', () => {
     dir = tempDir('nbdkit-ts-install-');
     elsewhere = join(dir, 'elsewhere');
     mkdirSync(elsewhere);
-    const keep = (k: string) => !/^(PATH$|npm_|pnpm_|PNPM_|NODE_PATH$|NODE_OPTIONS$|VITEST|INIT_CWD$)/.test(k);
-    env = { ...Object.fromEntries(Object.entries(process.env).filter(([k]) => keep(k))), npm_config_cache: join(dir, 'npm-cache'), XDG_CACHE_HOME: join(dir, 'cache') };
+    ({ sh, shOk } = userShell(dir));
     for (const [name, fill] of [['part-a', 'a'], ['part-b', 'b']] as const) {
       parts.push(join(dir, name));
       writeFileSync(join(dir, name), Buffer.alloc(4096, fill));
