@@ -105,10 +105,11 @@ describe('installed from the tarballs, as users install them', () => {
     if (manager === 'npm') {
       await shOk('npm', ['install', '--prefer-offline', '--no-audit', '--no-fund'], { cwd: p });
     } else {
-      // pnpm looks the peer and regular dependencies on core up in the registry: point it at the
-      // tarball. It refuses to install koffi (plugin-file) until its install script is allowed or
-      // denied; koffi works without it (plugin-file's README says so).
-      writeFileSync(join(p, 'pnpm-workspace.yaml'), `overrides:\n  "@nbdkit-ts/core": "file:${tgz('@nbdkit-ts/core')}"\nallowBuilds:\n  koffi: false\n`);
+      // pnpm looks the first-party packages that others depend on (peer or regular) up in the
+      // registry: point each at its tarball. It refuses to install koffi (plugin-file) until its
+      // install script is allowed or denied; koffi works without it (plugin-file's README says so).
+      const overrides = [...tarballs.keys()].map((n) => `  "${n}": "file:${tgz(n)}"\n`).join('');
+      writeFileSync(join(p, 'pnpm-workspace.yaml'), `overrides:\n${overrides}allowBuilds:\n  koffi: false\n`);
       await shOk(PNPM, ['install', '--prefer-offline', '--store-dir', join(dir, 'pnpm-store')], { cwd: p });
     }
     return p;
