@@ -1,6 +1,7 @@
 import type { Socket } from 'node:net';
 import { errorMessage } from '@nbdkit-ts/core';
-import { IHAVEOPT, MAX_OPTION_LENGTH, MAX_REQUEST_SIZE, REQUEST_SIZE, NBD_CMD_DISC, NBD_CMD_READ, NBDMAGIC, NBD_FLAG_FIXED_NEWSTYLE, NBD_FLAG_NO_ZEROES } from '../protocol/constants.js';
+import { MAX_OPTION_LENGTH, MAX_REQUEST_SIZE, REQUEST_SIZE, NBD_CMD_DISC, NBD_CMD_READ } from '../protocol/constants.js';
+import { greeting } from '../protocol/handshake.js';
 import { OptionParser } from '../protocol/options.js';
 import { keepsSocket, nextPhase, type EndCause, type Phase } from './phase.js';
 import { ProtocolError, RequestParser, type Request } from '../protocol/requests.js';
@@ -241,11 +242,7 @@ export class Connection {
       const timeout = this.core.limits.requestTimeout;
       await (timeout > 0 ? withDeadline(connecting, timeout, 'preconnect') : connecting);
     }
-    const greeting = Buffer.allocUnsafe(18);
-    greeting.writeBigUInt64BE(NBDMAGIC, 0);
-    greeting.writeBigUInt64BE(IHAVEOPT, 8);
-    greeting.writeUInt16BE(NBD_FLAG_FIXED_NEWSTYLE | NBD_FLAG_NO_ZEROES, 16);
-    this.writer.send(greeting);
+    this.writer.send(greeting());
     const flagBytes = await this.waitFor(() => this.options?.takeRaw(4));
     if (flagBytes === undefined) return undefined;
     const { noZeroes } = checkClientFlags(flagBytes.readUInt32BE(0));

@@ -1,11 +1,10 @@
-import { errorCode, errorMessage, type Capabilities, type Concurrency, type DataMethods } from '@nbdkit-ts/core';
+import { errorCode, errorMessage, type Capabilities, type ClientInfo, type Concurrency, type DataMethods } from '@nbdkit-ts/core';
 import {
   BASE_ALLOCATION,
   BASE_ALLOCATION_ID,
   MAX_META_QUERIES,
   MAX_OPTIONS,
   MAX_REQUEST_SIZE,
-  MAX_STRING_LENGTH,
   NBD_FLAG_C_FIXED_NEWSTYLE,
   NBD_FLAG_C_NO_ZEROES,
   NBD_FLAG_CAN_MULTI_CONN,
@@ -21,7 +20,6 @@ import {
   NBD_FLAG_SEND_WRITE_ZEROES,
   NBD_INFO_BLOCK_SIZE,
   NBD_INFO_DESCRIPTION,
-  NBD_INFO_EXPORT,
   NBD_INFO_NAME,
   NBD_OPT_ABORT,
   NBD_OPT_EXPORT_NAME,
@@ -43,7 +41,8 @@ import {
   NBD_REP_META_CONTEXT,
   NBD_REP_SERVER,
 } from '../protocol/constants.js';
-import { InvalidOption, lengthPrefixed, OptionData, optionReply, type OptionRequest } from '../protocol/options.js';
+import { decodeExportName, exportNameReply, infoBlockSize, infoExport, infoText, metaContextReply, serverReply } from '../protocol/handshake.js';
+import { InvalidOption, OptionData, optionReply, type OptionRequest } from '../protocol/options.js';
 import { ProtocolError } from '../protocol/requests.js';
 import type { LayerContext } from '../stack/layer-context.js';
 import type { Scope } from '../stack/scope.js';
@@ -113,25 +112,116 @@ class OptionError extends Error {
   }
 }
 
-/**
- * The option haggling phase of fixed newstyle negotiation. Returns the open
- * export, or undefined when the client aborted or went away.
- */
-export async function negotiate(core: ServerCore, io: HandshakeIO, noZeroes: boolean): Promise<Negotiated | undefined> {
-  const client = () => ({ readonly: core.readonly, tls: io.tls() });
-  let structured = false;
-  let meta: { exportName: string; on: boolean } | undefined;
-  const reply = (option: number, type: number, data?: Uint8Array) => io.send(optionReply(option, type, data));
-  const timeout = core.limits.requestTimeout;
-  /** A call into the stack, bounded by --request-timeout. */
-  const bounded = <T>(what: string, p: Promise<T>, late?: (v: T) => void): Promise<T> => (timeout > 0 ? withDeadline(p, timeout, what, late) : p);
+/** What an option handler tells the loop: go on, or the handshake ended (with an export, or none). */
+type Step = { readonly done: false } | { readonly done: true; readonly result: Negotiated | undefined };
 
-  const resolveName = async (name: string) => (name === '' ? bounded('defaultExport', core.stack.defaultExport(0, client())) : name);
-  const openExport = async (name: string): Promise<LayerContext> => {
-    const exportName = await resolveName(name);
+const GO_ON: Step = { done: false };
+
+/**
+ * The option haggling phase of fixed newstyle negotiation: one handler per
+ * option, and the state options build up (structured replies, the meta
+ * context). The wire encoding is protocol/'s.
+ */
+class Negotiation {
+  private structured = false;
+  private meta: { exportName: string; on: boolean } | undefined;
+  private readonly timeout: number;
+
+  constructor(
+    private readonly core: ServerCore,
+    private readonly io: HandshakeIO,
+    private readonly noZeroes: boolean,
+  ) {
+    this.timeout = core.limits.requestTimeout;
+  }
+
+  /** Runs options until one ends the handshake; undefined when the client aborted or went away. */
+  async run(): Promise<Negotiated | undefined> {
+    const tlsRequired = this.core.tls?.mode === 'require';
+    for (let count = 1; ; count++) {
+      const req = await this.io.nextOption();
+      if (req === undefined) return undefined;
+      if (count > MAX_OPTIONS) throw new ProtocolError(`more than ${MAX_OPTIONS} options`);
+      const { option } = req;
+      const refusal = this.io.refusal;
+      if (refusal !== undefined && option !== NBD_OPT_ABORT) {
+        if (option === NBD_OPT_EXPORT_NAME) throw new ProtocolError(`NBD_OPT_EXPORT_NAME refused: ${refusal}`);
+        this.reply(option, NBD_REP_ERR_POLICY, Buffer.from(refusal));
+        continue;
+      }
+      if (tlsRequired && !this.io.tls() && option !== NBD_OPT_STARTTLS && option !== NBD_OPT_ABORT) {
+        if (option === NBD_OPT_EXPORT_NAME) throw new ProtocolError('NBD_OPT_EXPORT_NAME without TLS, which --tls=require demands');
+        this.reply(option, NBD_REP_ERR_TLS_REQD, Buffer.from('TLS is required: send NBD_OPT_STARTTLS first'));
+        continue;
+      }
+      if (req.data === undefined) {
+        this.reply(option, NBD_REP_ERR_TOO_BIG, Buffer.from(`option of ${req.length} bytes is too long`));
+        continue;
+      }
+      const step = await this.handle(option, req.data);
+      if (step.done) return step.result;
+    }
+  }
+
+  /** Runs one option; its errors become error replies, except those that end the connection. */
+  private async handle(option: number, data: Buffer): Promise<Step> {
     try {
-      const opening = core.stack.open(0, { exportName, readonly: core.readonly, scope: io.scopeFor(exportName, core.readonly) });
-      return await bounded('open', opening, (late) => void late.close().catch(() => {}));
+      switch (option) {
+        case NBD_OPT_EXPORT_NAME:
+          return await this.exportName(data);
+        case NBD_OPT_ABORT:
+          this.reply(option, NBD_REP_ACK);
+          return { done: true, result: undefined };
+        case NBD_OPT_STARTTLS:
+          await this.startTls(data);
+          return GO_ON;
+        case NBD_OPT_LIST:
+          await this.list(data);
+          return GO_ON;
+        case NBD_OPT_STRUCTURED_REPLY:
+          this.structuredReply(data);
+          return GO_ON;
+        case NBD_OPT_LIST_META_CONTEXT:
+        case NBD_OPT_SET_META_CONTEXT:
+          this.metaContext(option, data);
+          return GO_ON;
+        case NBD_OPT_INFO:
+        case NBD_OPT_GO:
+          return await this.infoOrGo(option, data);
+        default:
+          throw new OptionError(NBD_REP_ERR_UNSUP, `option ${option} is not supported`);
+      }
+    } catch (e) {
+      if (e instanceof OptionError) this.reply(option, e.reply, Buffer.from(e.message));
+      else if (e instanceof InvalidOption) this.reply(option, NBD_REP_ERR_INVALID, Buffer.from(e.message));
+      else if (e instanceof ProtocolError) throw e;
+      else {
+        this.core.log.debug(`option ${option}: ${errorMessage(e)}`);
+        this.reply(option, NBD_REP_ERR_UNKNOWN, Buffer.from(errorMessage(e)));
+      }
+      return GO_ON;
+    }
+  }
+
+  private reply(option: number, type: number, data?: Uint8Array): void {
+    this.io.send(optionReply(option, type, data));
+  }
+
+  private client(): ClientInfo {
+    return { readonly: this.core.readonly, tls: this.io.tls() };
+  }
+
+  /** A call into the stack, bounded by --request-timeout. */
+  private bounded<T>(what: string, p: Promise<T>, late?: (v: T) => void): Promise<T> {
+    return this.timeout > 0 ? withDeadline(p, this.timeout, what, late) : p;
+  }
+
+  private async openExport(name: string): Promise<LayerContext> {
+    const { core } = this;
+    const exportName = name === '' ? await this.bounded('defaultExport', core.stack.defaultExport(0, this.client())) : name;
+    try {
+      const opening = core.stack.open(0, { exportName, readonly: core.readonly, scope: this.io.scopeFor(exportName, core.readonly) });
+      return await this.bounded('open', opening, (late) => void late.close().catch(() => {}));
     } catch (e) {
       const code = errorCode(e);
       const policy = code === 'EPERM' || code === 'EACCES';
@@ -140,163 +230,102 @@ export async function negotiate(core: ServerCore, io: HandshakeIO, noZeroes: boo
       else core.log.error(message);
       throw new OptionError(policy ? NBD_REP_ERR_POLICY : NBD_REP_ERR_UNKNOWN, `open "${exportName}": ${errorMessage(e)}`);
     }
-  };
-  const tlsRequired = core.tls?.mode === 'require';
+  }
 
-  for (let count = 1; ; count++) {
-    const req = await io.nextOption();
-    if (req === undefined) return undefined;
-    if (count > MAX_OPTIONS) throw new ProtocolError(`more than ${MAX_OPTIONS} options`);
-    const { option } = req;
-    if (io.refusal !== undefined && option !== NBD_OPT_ABORT) {
-      if (option === NBD_OPT_EXPORT_NAME) throw new ProtocolError(`NBD_OPT_EXPORT_NAME refused: ${io.refusal}`);
-      reply(option, NBD_REP_ERR_POLICY, Buffer.from(io.refusal));
-      continue;
-    }
-    if (tlsRequired && !io.tls() && option !== NBD_OPT_STARTTLS && option !== NBD_OPT_ABORT) {
-      if (option === NBD_OPT_EXPORT_NAME) throw new ProtocolError('NBD_OPT_EXPORT_NAME without TLS, which --tls=require demands');
-      reply(option, NBD_REP_ERR_TLS_REQD, Buffer.from('TLS is required: send NBD_OPT_STARTTLS first'));
-      continue;
-    }
-    if (req.data === undefined) {
-      reply(option, NBD_REP_ERR_TOO_BIG, Buffer.from(`option of ${req.length} bytes is too long`));
-      continue;
-    }
-    const data = req.data;
+  private negotiated(top: LayerContext, name: string): Negotiated {
+    const eflags = transmissionFlags(top.capabilities, this.structured, this.core.stack.concurrency);
+    const blockStatus = this.meta?.on === true && this.meta.exportName === name;
+    return { top, context: top, exportName: top.exportName, structured: this.structured, blockStatus, eflags };
+  }
+
+  private async exportName(data: Buffer): Promise<Step> {
+    const name = decodeExportName(data);
+    let top: LayerContext;
     try {
-      switch (option) {
-        case NBD_OPT_EXPORT_NAME: {
-          const name = decodeName(data);
-          let top: LayerContext;
-          try {
-            top = await openExport(name);
-          } catch (e) {
-            throw new ProtocolError(`NBD_OPT_EXPORT_NAME: ${errorMessage(e)}`);
-          }
-          const eflags = transmissionFlags(top.capabilities, structured, core.stack.concurrency);
-          const b = Buffer.alloc(noZeroes ? 10 : 134);
-          b.writeBigUInt64BE(top.capabilities.size, 0);
-          b.writeUInt16BE(eflags, 8);
-          io.send(b);
-          return { top, context: top, exportName: top.exportName, structured, blockStatus: meta?.on === true && meta.exportName === name, eflags };
-        }
-        case NBD_OPT_ABORT:
-          reply(option, NBD_REP_ACK);
-          return undefined;
-        case NBD_OPT_STARTTLS:
-          if (core.tls === undefined) throw new OptionError(NBD_REP_ERR_UNSUP, 'TLS is not enabled on this server (--tls)');
-          if (data.length !== 0) throw new OptionError(NBD_REP_ERR_INVALID, 'NBD_OPT_STARTTLS with data');
-          if (io.tls()) throw new OptionError(NBD_REP_ERR_INVALID, 'TLS is already on');
-          reply(option, NBD_REP_ACK);
-          await io.startTls();
-          // What was negotiated in clear text does not carry over.
-          structured = false;
-          meta = undefined;
-          break;
-        case NBD_OPT_LIST: {
-          if (data.length !== 0) throw new OptionError(NBD_REP_ERR_INVALID, 'NBD_OPT_LIST with data');
-          const exports = await bounded('listExports', core.stack.listExports(0, client()));
-          for (const e of exports) {
-            const desc = Buffer.from(e.description ?? '', 'utf8');
-            reply(option, NBD_REP_SERVER, Buffer.concat([lengthPrefixed(e.name), desc]));
-          }
-          reply(option, NBD_REP_ACK);
-          break;
-        }
-        case NBD_OPT_STRUCTURED_REPLY:
-          if (data.length !== 0) throw new OptionError(NBD_REP_ERR_INVALID, 'NBD_OPT_STRUCTURED_REPLY with data');
-          if (structured) throw new OptionError(NBD_REP_ERR_INVALID, 'structured replies already negotiated');
-          structured = true;
-          reply(option, NBD_REP_ACK);
-          break;
-        case NBD_OPT_LIST_META_CONTEXT:
-        case NBD_OPT_SET_META_CONTEXT: {
-          if (!structured) throw new OptionError(NBD_REP_ERR_INVALID, 'meta contexts need structured replies');
-          const d = new OptionData(data);
-          const exportName = d.string('export name');
-          const n = d.u32();
-          if (n > MAX_META_QUERIES) throw new OptionError(NBD_REP_ERR_TOO_BIG, `more than ${MAX_META_QUERIES} queries`);
-          const queries: string[] = [];
-          for (let i = 0; i < n; i++) queries.push(d.string('query'));
-          d.end();
-          const set = option === NBD_OPT_SET_META_CONTEXT;
-          const match = set
-            ? queries.includes(BASE_ALLOCATION)
-            : queries.length === 0 || queries.some((q) => q === 'base:' || q === BASE_ALLOCATION);
-          if (match) reply(option, NBD_REP_META_CONTEXT, Buffer.concat([u32(BASE_ALLOCATION_ID), Buffer.from(BASE_ALLOCATION)]));
-          if (set) meta = { exportName, on: match };
-          reply(option, NBD_REP_ACK);
-          break;
-        }
-        case NBD_OPT_INFO:
-        case NBD_OPT_GO: {
-          const d = new OptionData(data);
-          const name = d.string('export name');
-          const n = d.u16();
-          const infos: number[] = [];
-          for (let i = 0; i < n; i++) infos.push(d.u16());
-          d.end();
-          const top = await openExport(name);
-          const eflags = transmissionFlags(top.capabilities, structured, core.stack.concurrency);
-          const exp = Buffer.allocUnsafe(12);
-          exp.writeUInt16BE(NBD_INFO_EXPORT, 0);
-          exp.writeBigUInt64BE(top.capabilities.size, 2);
-          exp.writeUInt16BE(eflags, 10);
-          reply(option, NBD_REP_INFO, exp);
-          if (infos.includes(NBD_INFO_NAME)) reply(option, NBD_REP_INFO, Buffer.concat([u16(NBD_INFO_NAME), Buffer.from(top.exportName)]));
-          if (infos.includes(NBD_INFO_DESCRIPTION)) {
-            const exports = await bounded('listExports', core.stack.listExports(0, client())).catch(() => []);
-            const description = exports.find((e) => e.name === top.exportName)?.description;
-            if (description !== undefined) reply(option, NBD_REP_INFO, Buffer.concat([u16(NBD_INFO_DESCRIPTION), Buffer.from(description)]));
-          }
-          const bs = top.capabilities.blockSize;
-          if (bs !== undefined || infos.includes(NBD_INFO_BLOCK_SIZE)) {
-            const b = Buffer.allocUnsafe(14);
-            b.writeUInt16BE(NBD_INFO_BLOCK_SIZE, 0);
-            b.writeUInt32BE(bs?.minimum ?? 1, 2);
-            b.writeUInt32BE(bs?.preferred ?? 4096, 6);
-            b.writeUInt32BE(Math.min(bs?.maximum ?? MAX_REQUEST_SIZE, MAX_REQUEST_SIZE), 10);
-            reply(option, NBD_REP_INFO, b);
-          }
-          reply(option, NBD_REP_ACK);
-          if (option === NBD_OPT_INFO) {
-            await top.close();
-            break;
-          }
-          const blockStatus = meta?.on === true && meta.exportName === name;
-          return { top, context: top, exportName: top.exportName, structured, blockStatus, eflags };
-        }
-        default:
-          throw new OptionError(NBD_REP_ERR_UNSUP, `option ${option} is not supported`);
-      }
+      top = await this.openExport(name);
     } catch (e) {
-      if (e instanceof OptionError) {
-        reply(option, e.reply, Buffer.from(e.message));
-      } else if (e instanceof InvalidOption) {
-        reply(option, NBD_REP_ERR_INVALID, Buffer.from(e.message));
-      } else if (e instanceof ProtocolError) {
-        throw e;
-      } else {
-        core.log.debug(`option ${option}: ${errorMessage(e)}`);
-        reply(option, NBD_REP_ERR_UNKNOWN, Buffer.from(errorMessage(e)));
-      }
+      throw new ProtocolError(`NBD_OPT_EXPORT_NAME: ${errorMessage(e)}`);
     }
+    const result = this.negotiated(top, name);
+    this.io.send(exportNameReply(top.capabilities.size, result.eflags, this.noZeroes));
+    return { done: true, result };
+  }
+
+  private async startTls(data: Buffer): Promise<void> {
+    if (this.core.tls === undefined) throw new OptionError(NBD_REP_ERR_UNSUP, 'TLS is not enabled on this server (--tls)');
+    if (data.length !== 0) throw new OptionError(NBD_REP_ERR_INVALID, 'NBD_OPT_STARTTLS with data');
+    if (this.io.tls()) throw new OptionError(NBD_REP_ERR_INVALID, 'TLS is already on');
+    this.reply(NBD_OPT_STARTTLS, NBD_REP_ACK);
+    await this.io.startTls();
+    // What was negotiated in clear text does not carry over.
+    this.structured = false;
+    this.meta = undefined;
+  }
+
+  private async list(data: Buffer): Promise<void> {
+    if (data.length !== 0) throw new OptionError(NBD_REP_ERR_INVALID, 'NBD_OPT_LIST with data');
+    const exports = await this.bounded('listExports', this.core.stack.listExports(0, this.client()));
+    for (const e of exports) this.reply(NBD_OPT_LIST, NBD_REP_SERVER, serverReply(e.name, e.description ?? ''));
+    this.reply(NBD_OPT_LIST, NBD_REP_ACK);
+  }
+
+  private structuredReply(data: Buffer): void {
+    if (data.length !== 0) throw new OptionError(NBD_REP_ERR_INVALID, 'NBD_OPT_STRUCTURED_REPLY with data');
+    if (this.structured) throw new OptionError(NBD_REP_ERR_INVALID, 'structured replies already negotiated');
+    this.structured = true;
+    this.reply(NBD_OPT_STRUCTURED_REPLY, NBD_REP_ACK);
+  }
+
+  private metaContext(option: number, data: Buffer): void {
+    if (!this.structured) throw new OptionError(NBD_REP_ERR_INVALID, 'meta contexts need structured replies');
+    const d = new OptionData(data);
+    const exportName = d.string('export name');
+    const n = d.u32();
+    if (n > MAX_META_QUERIES) throw new OptionError(NBD_REP_ERR_TOO_BIG, `more than ${MAX_META_QUERIES} queries`);
+    const queries: string[] = [];
+    for (let i = 0; i < n; i++) queries.push(d.string('query'));
+    d.end();
+    const set = option === NBD_OPT_SET_META_CONTEXT;
+    const match = set ? queries.includes(BASE_ALLOCATION) : queries.length === 0 || queries.some((q) => q === 'base:' || q === BASE_ALLOCATION);
+    if (match) this.reply(option, NBD_REP_META_CONTEXT, metaContextReply(BASE_ALLOCATION_ID, BASE_ALLOCATION));
+    if (set) this.meta = { exportName, on: match };
+    this.reply(option, NBD_REP_ACK);
+  }
+
+  private async infoOrGo(option: number, data: Buffer): Promise<Step> {
+    const d = new OptionData(data);
+    const name = d.string('export name');
+    const n = d.u16();
+    const infos: number[] = [];
+    for (let i = 0; i < n; i++) infos.push(d.u16());
+    d.end();
+    const top = await this.openExport(name);
+    const result = this.negotiated(top, name);
+    const { capabilities } = top;
+    this.reply(option, NBD_REP_INFO, infoExport(capabilities.size, result.eflags));
+    if (infos.includes(NBD_INFO_NAME)) this.reply(option, NBD_REP_INFO, infoText(NBD_INFO_NAME, top.exportName));
+    if (infos.includes(NBD_INFO_DESCRIPTION)) {
+      const exports = await this.bounded('listExports', this.core.stack.listExports(0, this.client())).catch(() => []);
+      const description = exports.find((e) => e.name === top.exportName)?.description;
+      if (description !== undefined) this.reply(option, NBD_REP_INFO, infoText(NBD_INFO_DESCRIPTION, description));
+    }
+    const bs = capabilities.blockSize;
+    if (bs !== undefined || infos.includes(NBD_INFO_BLOCK_SIZE)) {
+      this.reply(option, NBD_REP_INFO, infoBlockSize(bs?.minimum ?? 1, bs?.preferred ?? 4096, Math.min(bs?.maximum ?? MAX_REQUEST_SIZE, MAX_REQUEST_SIZE)));
+    }
+    this.reply(option, NBD_REP_ACK);
+    if (option === NBD_OPT_INFO) {
+      await top.close();
+      return GO_ON;
+    }
+    return { done: true, result };
   }
 }
 
-function decodeName(data: Buffer): string {
-  if (data.length > MAX_STRING_LENGTH) throw new ProtocolError(`export name longer than ${MAX_STRING_LENGTH} bytes`);
-  return new TextDecoder('utf-8', { fatal: false }).decode(data);
-}
-
-function u32(n: number): Buffer {
-  const b = Buffer.allocUnsafe(4);
-  b.writeUInt32BE(n, 0);
-  return b;
-}
-
-function u16(n: number): Buffer {
-  const b = Buffer.allocUnsafe(2);
-  b.writeUInt16BE(n, 0);
-  return b;
+/**
+ * The option haggling phase of fixed newstyle negotiation. Returns the open
+ * export, or undefined when the client aborted or went away.
+ */
+export function negotiate(core: ServerCore, io: HandshakeIO, noZeroes: boolean): Promise<Negotiated | undefined> {
+  return new Negotiation(core, io, noZeroes).run();
 }

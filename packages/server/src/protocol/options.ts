@@ -83,6 +83,20 @@ export class InvalidOption extends Error {}
 
 const UTF8 = new TextDecoder('utf-8', { fatal: true });
 
+/**
+ * Decodes a name of the handshake (export name, meta context query): at
+ * most MAX_STRING_LENGTH bytes of valid UTF-8, else InvalidOption. The one
+ * UTF-8 policy of every option.
+ */
+export function decodeString(bytes: Uint8Array, what: string): string {
+  if (bytes.length > MAX_STRING_LENGTH) throw new InvalidOption(`${what} is longer than ${MAX_STRING_LENGTH} bytes`);
+  try {
+    return UTF8.decode(bytes);
+  } catch {
+    throw new InvalidOption(`${what} is not valid UTF-8`);
+  }
+}
+
 /** Reads option data field by field; every overrun or bad string throws InvalidOption. */
 export class OptionData {
   private pos = 0;
@@ -102,18 +116,14 @@ export class OptionData {
     return v;
   }
 
-  /** A u32 length followed by that many bytes of UTF-8. */
+  /** A u32 length followed by that many bytes of UTF-8 (see {@link decodeString}). */
   string(what: string): string {
     const n = this.u32();
     if (n > MAX_STRING_LENGTH) throw new InvalidOption(`${what} is longer than ${MAX_STRING_LENGTH} bytes`);
     this.need(n);
     const bytes = this.data.subarray(this.pos, this.pos + n);
     this.pos += n;
-    try {
-      return UTF8.decode(bytes);
-    } catch {
-      throw new InvalidOption(`${what} is not valid UTF-8`);
-    }
+    return decodeString(bytes, what);
   }
 
   /** Throws unless every byte was read. */
