@@ -1,0 +1,35 @@
+/**
+ * `@nbdkit-ts/filter-delay`: delays requests by a fixed time per kind of
+ * call, to make any plugin behave like a slow or remote disk. See README.md
+ * for the manual.
+ *
+ * @packageDocumentation
+ */
+import { defineFilter, type FilterHandle } from '@nbdkit-ts/core';
+import { delayingHandle } from './handle.js';
+import { PARAMS, Settings } from './settings.js';
+import { sleep } from './sleep.js';
+
+export default defineFilter<FilterHandle>(() => {
+  const settings = new Settings();
+  let serverSignal: AbortSignal | undefined;
+  return {
+    apiVersion: 1,
+    name: 'delay',
+    version: '1.0.0',
+    description: 'delay requests, to simulate a slow or remote disk',
+    params: PARAMS,
+    concurrency: 'parallel',
+    config(key, value) {
+      settings.config(key, value);
+    },
+    ready(_backend, host) {
+      serverSignal = host.signal;
+    },
+    async open(context) {
+      if (settings.delays.open > 0) await sleep(settings.delays.open, context.signal, 'open');
+      await context.openNext();
+      return delayingHandle(context, settings, serverSignal as AbortSignal);
+    },
+  };
+});
