@@ -4,9 +4,10 @@ import { errorMessage, type FilterDefinition, type Host, type PluginDefinition }
 import { Admission } from './connection/admission.js';
 import { Connection } from './connection/connection.js';
 import { DEFAULT_LIMITS, MIN_BUFFER, MIN_CONNECTION_BUFFER, type Limits } from './connection/limits.js';
-import { MemoryPool } from './connection/memory.js';
+import { BufferPool } from './connection/buffers.js';
+import { ByteBudget } from './connection/byte-budget.js';
 import { Serializer } from './connection/serializer.js';
-import type { ServerCore } from './connection/server-core.js';
+import type { ServerState } from './connection/server-state.js';
 import { loadTls, type TlsOptions } from './connection/tls.js';
 import { checkLayer, loadLayer } from './loader/load-layer.js';
 import { createLogger, type LogSink } from './log/logger.js';
@@ -113,7 +114,7 @@ export class NbdServer {
   private readonly abort = new AbortController();
   private nextId = 1;
   private closing: Promise<void> | undefined;
-  private readonly core: ServerCore;
+  private readonly state: ServerState;
 
   private constructor(
     readonly stack: Stack,
@@ -121,10 +122,10 @@ export class NbdServer {
     options: ServerOptions,
     log: ReturnType<typeof createLogger>,
     limits: Limits,
-    tls: ServerCore['tls'],
+    tls: ServerState['tls'],
   ) {
     this.admission = new Admission(limits.maxConnections, MAX_REFUSING);
-    this.core = {
+    this.state = {
       stack,
       readonly: options.readonly === true,
       verbose: options.verbose === true,
@@ -132,14 +133,15 @@ export class NbdServer {
       signal: this.abort.signal,
       requestLock: new Serializer(),
       limits,
-      memory: new MemoryPool(limits.maxBuffer),
+      budget: new ByteBudget(limits.maxBuffer),
+      buffers: new BufferPool(),
       tls,
     };
   }
 
   /** The most buffer bytes held at once so far, and the bound. */
   get bufferUse(): { readonly peak: number; readonly limit: number } {
-    return { peak: this.core.memory.peak, limit: this.core.memory.size };
+    return { peak: this.state.budget.peak, limit: this.state.budget.size };
   }
 
   /** Loads the layers, configures them and runs their ready hooks. */
@@ -207,7 +209,7 @@ export class NbdServer {
         server.listen(target.socket, () => resolve());
       });
       this.listeners.push({ server, socket: target.socket });
-      return { socket: target.socket, uri: `${this.scheme}+unix:///?socket=${target.socket}`, tls: this.core.tls !== undefined };
+      return { socket: target.socket, uri: `${this.scheme}+unix:///?socket=${target.socket}`, tls: this.state.tls !== undefined };
     }
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
@@ -218,11 +220,11 @@ export class NbdServer {
     const port = typeof addr === 'object' && addr !== null ? addr.port : target.port;
     const host = target.host ?? 'localhost';
     const uriHost = host.includes(':') ? `[${host}]` : host;
-    return { port, host, uri: `${this.scheme}://${uriHost}:${port}`, tls: this.core.tls !== undefined };
+    return { port, host, uri: `${this.scheme}://${uriHost}:${port}`, tls: this.state.tls !== undefined };
   }
 
   private get scheme(): string {
-    return this.core.tls === undefined ? 'nbd' : 'nbds';
+    return this.state.tls === undefined ? 'nbd' : 'nbds';
   }
 
   private accept(socket: Socket): void {
@@ -239,12 +241,12 @@ export class NbdServer {
     }
     if (!slot.served) {
       const message = `too many connections: ${this.admission.max} already (--max-connections)`;
-      this.core.log.warn(`connection ${id} refused: ${message}`);
-      void new Connection(socket, this.core, id, message).finished.finally(() => slot.release());
+      this.state.log.warn(`connection ${id} refused: ${message}`);
+      void new Connection(socket, this.state, id, message).finished.finally(() => slot.release());
       return;
     }
     const start = () => {
-      const conn = new Connection(socket, this.core, id);
+      const conn = new Connection(socket, this.state, id);
       this.connections.add(conn);
       return conn.finished.finally(() => {
         this.connections.delete(conn);
@@ -298,21 +300,21 @@ export class NbdServer {
       const graceful = (async () => {
         await Promise.all([this.tasks.stop(), ...[...this.connections].map((c) => c.finished)]);
         await this.stack.cleanup();
-        const { peak, size } = this.core.memory;
-        this.core.log.debug(`buffers: at most ${peak} bytes held at once (limit ${size})`);
+        const { peak, size } = this.state.budget;
+        this.state.log.debug(`buffers: at most ${peak} bytes held at once (limit ${size})`);
       })();
-      const ms = this.core.limits.shutdownTimeout;
+      const ms = this.state.limits.shutdownTimeout;
       if (ms === 0 || (await settlesWithin(graceful, ms))) {
         await graceful;
         this.reportLeftovers();
         return;
       }
       const stuck = this.connections.size;
-      this.core.log.warn(`shutdown: not done within ${ms / 1000} s (--shutdown-timeout); dropping ${stuck} connection${stuck === 1 ? '' : 's'}`);
+      this.state.log.warn(`shutdown: not done within ${ms / 1000} s (--shutdown-timeout); dropping ${stuck} connection${stuck === 1 ? '' : 's'}`);
       for (const c of this.connections) c.kill();
       if (!(await settlesWithin(graceful, KILL_GRACE))) {
         const left = this.tasks.count;
-        this.core.log.warn(`shutdown: contexts, ${left} background task${left === 1 ? '' : 's'} or cleanup hooks still running; leaving them`);
+        this.state.log.warn(`shutdown: contexts, ${left} background task${left === 1 ? '' : 's'} or cleanup hooks still running; leaving them`);
       }
       this.reportLeftovers();
     })();
@@ -322,7 +324,7 @@ export class NbdServer {
   /** After shutdown: a context still open is a layer that kept one past cleanup. */
   private reportLeftovers(): void {
     const left = this.stack.census().filter((c) => c.open > 0);
-    if (left.length > 0) this.core.log.warn(`shutdown: contexts still open after cleanup: ${left.map((c) => `${c.layer} ${c.open}`).join(', ')}`);
+    if (left.length > 0) this.state.log.warn(`shutdown: contexts still open after cleanup: ${left.map((c) => `${c.layer} ${c.open}`).join(', ')}`);
   }
 }
 

@@ -13,50 +13,51 @@ const POOL_STEP = 64 * 1024;
 const POOL_MAX_KEPT = 64 * 1024 * 1024;
 const SLAB_SIZE = 1024 * 1024;
 
-const free = new Map<number, ArrayBuffer[]>();
-let kept = 0;
-let slab = Buffer.allocUnsafeSlow(SLAB_SIZE);
-let used = 0;
-
-function fromPool(size: number): Buffer {
-  const capacity = Math.ceil(size / POOL_STEP) * POOL_STEP;
-  const recycled = free.get(capacity)?.pop();
-  if (recycled !== undefined) kept -= capacity;
-  return Buffer.from(recycled ?? Buffer.allocUnsafeSlow(capacity).buffer, 0, size);
-}
-
-/** A buffer for a write payload that must be copied out of the received bytes. */
-export function payloadBuffer(size: number): Buffer {
-  return size >= POOL_FROM ? fromPool(size) : Buffer.allocUnsafe(size);
-}
-
-/** A buffer for one read reply (header and data). */
-export function replyBuffer(size: number): Buffer {
-  if (size >= POOL_FROM) return fromPool(size);
-  if (used + size > SLAB_SIZE) {
-    slab = Buffer.allocUnsafeSlow(SLAB_SIZE);
-    used = 0;
-  }
-  const b = slab.subarray(used, used + size);
-  used += (size + 7) & ~7;
-  return b;
-}
-
-/** Whether a buffer of this size is recycled (worth a {@link releaseBuffer} call). */
+/** Whether a buffer of this size is recycled (worth a {@link BufferPool.release} call). */
 export function isRecycled(size: number): boolean {
   return size >= POOL_FROM;
 }
 
-/** Gives back a buffer from {@link payloadBuffer} or {@link replyBuffer} once nothing uses it. */
-export function releaseBuffer(buf: Buffer): void {
-  if (buf.length < POOL_FROM) return;
-  const backing = buf.buffer as ArrayBuffer;
-  const capacity = backing.byteLength;
-  if (kept + capacity > POOL_MAX_KEPT) return;
-  let list = free.get(capacity);
-  if (list === undefined) free.set(capacity, (list = []));
-  list.push(backing);
-  kept += capacity;
+/** One server's recycled buffers and reply slab. */
+export class BufferPool {
+  private readonly free = new Map<number, ArrayBuffer[]>();
+  private kept = 0;
+  private slab = Buffer.allocUnsafeSlow(SLAB_SIZE);
+  private used = 0;
+
+  private fromPool(size: number): Buffer {
+    const capacity = Math.ceil(size / POOL_STEP) * POOL_STEP;
+    const recycled = this.free.get(capacity)?.pop();
+    if (recycled !== undefined) this.kept -= capacity;
+    return Buffer.from(recycled ?? Buffer.allocUnsafeSlow(capacity).buffer, 0, size);
+  }
+
+  /** A buffer for a write payload that must be copied out of the received bytes. */
+  readonly payload = (size: number): Buffer => (size >= POOL_FROM ? this.fromPool(size) : Buffer.allocUnsafe(size));
+
+  /** A buffer for one read reply (header and data). */
+  reply(size: number): Buffer {
+    if (size >= POOL_FROM) return this.fromPool(size);
+    if (this.used + size > SLAB_SIZE) {
+      this.slab = Buffer.allocUnsafeSlow(SLAB_SIZE);
+      this.used = 0;
+    }
+    const b = this.slab.subarray(this.used, this.used + size);
+    this.used += (size + 7) & ~7;
+    return b;
+  }
+
+  /** Gives back a buffer from {@link payload} or {@link reply} once nothing uses it. */
+  release(buf: Buffer): void {
+    if (buf.length < POOL_FROM) return;
+    const backing = buf.buffer as ArrayBuffer;
+    const capacity = backing.byteLength;
+    if (this.kept + capacity > POOL_MAX_KEPT) return;
+    let list = this.free.get(capacity);
+    if (list === undefined) this.free.set(capacity, (list = []));
+    list.push(backing);
+    this.kept += capacity;
+  }
 }
 
 /** Size of the buffers a connection's socket reads land in. */

@@ -6,14 +6,14 @@ import { OptionParser } from '../protocol/options.js';
 import { keepsSocket, nextPhase, type EndCause, type Phase } from './phase.js';
 import { ProtocolError, RequestParser, type Request } from '../protocol/requests.js';
 import { Scope } from '../stack/scope.js';
-import { DeadlineCalls, withDeadline } from './deadline.js';
-import { BufferAccount, type Charge } from './memory.js';
+import { DeadlineCalls, withDeadline } from '../stack/deadline.js';
+import { BufferAccount, type Charge } from './byte-budget.js';
 import { checkClientFlags, negotiate, type Negotiated } from './negotiate.js';
 import { ReplyWriter } from './reply-writer.js';
 import { Serializer } from './serializer.js';
-import type { ServerCore } from './server-core.js';
+import type { ServerState } from './server-state.js';
 import { startTls } from './tls.js';
-import { payloadBuffer, POOL_FROM, ReceiveBuffer } from './buffers.js';
+import { POOL_FROM, ReceiveBuffer } from './buffers.js';
 import { readInPlace } from './reads-in-place.js';
 import { runRequest } from './transmission.js';
 
@@ -67,7 +67,7 @@ export class Connection {
   private tls = false;
   private readonly lock: Serializer | undefined;
   private idle: (() => void) | undefined;
-  private readonly memory: BufferAccount;
+  private readonly budget: BufferAccount;
   /** The charge for the payload of the write being received. */
   private payloadCharge: Charge | undefined;
   /** A request taken from the parser that waits for its buffer bytes. */
@@ -81,19 +81,19 @@ export class Connection {
 
   constructor(
     socket: Socket,
-    private readonly core: ServerCore,
+    private readonly server: ServerState,
     readonly id: number,
     /** Set for a connection over --max-connections: it is answered with this and served nothing. */
     private readonly refusal?: string,
   ) {
     // Without TLS, reads land where the connection says: a large write's
     // payload straight in its buffer. A socket that may turn TLS is read as usual.
-    this.socket = (core.tls === undefined && refusal === undefined ? readInPlace(socket, this.readTarget) : undefined) ?? socket;
+    this.socket = (server.tls === undefined && refusal === undefined ? readInPlace(socket, this.readTarget) : undefined) ?? socket;
     this.writer = new ReplyWriter(this.socket);
-    this.memory = new BufferAccount(core.memory, core.limits.maxConnectionBuffer);
-    const c = core.stack.concurrency;
+    this.budget = new BufferAccount(server.budget, server.limits.maxConnectionBuffer);
+    const c = server.stack.concurrency;
     // As nbdkit's thread models: each level includes the ones below it.
-    this.lock = c === 'serialize-connections' || c === 'serialize-all-requests' ? core.requestLock : c === 'serialize-requests' ? new Serializer() : undefined;
+    this.lock = c === 'serialize-connections' || c === 'serialize-all-requests' ? server.requestLock : c === 'serialize-requests' ? new Serializer() : undefined;
     this.socket.setNoDelay(true);
     this.attach(this.socket);
     this.socket.pause();
@@ -103,7 +103,7 @@ export class Connection {
           this.debug(`protocol error: ${e.message}`);
           this.end('protocol-error');
         } else {
-          core.log.error(`connection ${id}: ${errorMessage(e)}`);
+          server.log.error(`connection ${id}: ${errorMessage(e)}`);
           this.end('failure');
         }
       })
@@ -116,7 +116,7 @@ export class Connection {
   }
 
   private debug(message: string): void {
-    this.core.log.debug(`connection ${this.id}: ${message}`);
+    this.server.log.debug(`connection ${this.id}: ${message}`);
   }
 
   private attach(socket: Socket): void {
@@ -165,7 +165,7 @@ export class Connection {
   private readonly onGone = (): void => this.end('client-gone');
 
   private readonly onDrain = (): void => {
-    this.memory.sent(this.writer.pending);
+    this.budget.sent(this.writer.pending);
     if (this.phaseNow === 'transmission' && this.socket.isPaused()) this.pump();
   };
 
@@ -200,14 +200,14 @@ export class Connection {
   }
 
   private releaseMemory(): void {
-    this.memory.close();
-    if (this.payloadCharge !== undefined) this.memory.release(this.payloadCharge);
+    this.budget.close();
+    if (this.payloadCharge !== undefined) this.budget.release(this.payloadCharge);
     this.payloadCharge = undefined;
     this.held = undefined;
   }
 
   private async run(): Promise<void> {
-    const limit = this.core.limits.handshakeTimeout;
+    const limit = this.server.limits.handshakeTimeout;
     const timer = limit > 0 ? setTimeout(() => this.handshakeExpired(limit), limit) : undefined;
     let n: Negotiated | undefined;
     try {
@@ -219,7 +219,7 @@ export class Connection {
       this.end('no-export');
       return;
     }
-    const timeout = this.core.limits.requestTimeout;
+    const timeout = this.server.limits.requestTimeout;
     this.negotiated = timeout > 0 ? { ...n, top: new DeadlineCalls(n.context, timeout, (call) => this.requestExpired(call)) } : n;
     // Ended while the export opened: the context is closed with the others.
     if (this.phaseNow !== 'handshake') return;
@@ -227,7 +227,7 @@ export class Connection {
     this.debug(`transmission${this.tls ? ' over TLS' : ''}: export "${n.exportName}" size ${n.context.capabilities.size} flags 0x${n.eflags.toString(16)}`);
     const rest = (this.options as OptionParser).drain();
     this.options = undefined;
-    this.requests = new RequestParser(MAX_REQUEST_SIZE, payloadBuffer, POOL_FROM);
+    this.requests = new RequestParser(MAX_REQUEST_SIZE, this.server.buffers.payload, POOL_FROM);
     if (rest.length > 0) this.requests.push(rest);
     this.pump();
     await new Promise<void>((resolve) => {
@@ -238,8 +238,8 @@ export class Connection {
 
   private async handshake(): Promise<Negotiated | undefined> {
     if (this.refusal === undefined) {
-      const connecting = this.core.stack.preconnect({ readonly: this.core.readonly, tls: false });
-      const timeout = this.core.limits.requestTimeout;
+      const connecting = this.server.stack.preconnect({ readonly: this.server.readonly, tls: false });
+      const timeout = this.server.limits.requestTimeout;
       await (timeout > 0 ? withDeadline(connecting, timeout, 'preconnect') : connecting);
     }
     this.writer.send(greeting());
@@ -247,7 +247,7 @@ export class Connection {
     if (flagBytes === undefined) return undefined;
     const { noZeroes } = checkClientFlags(flagBytes.readUInt32BE(0));
     return negotiate(
-      this.core,
+      this.server,
       {
         nextOption: () => this.waitFor(() => this.options?.next()),
         send: (b) => this.writer.send(b),
@@ -267,7 +267,7 @@ export class Connection {
   }
 
   private requestExpired(call: string): void {
-    this.core.log.error(`connection ${this.id}: ${call}: no answer within ${this.core.limits.requestTimeout / 1000} s (--request-timeout): the request fails with EIO`);
+    this.server.log.error(`connection ${this.id}: ${call}: no answer within ${this.server.limits.requestTimeout / 1000} s (--request-timeout): the request fails with EIO`);
   }
 
   /** Waits until `take` returns something or the handshake ends; reads the socket only meanwhile. */
@@ -284,7 +284,7 @@ export class Connection {
   }
 
   private async startTls(): Promise<void> {
-    const setup = this.core.tls;
+    const setup = this.server.tls;
     const raw = this.socket;
     if (setup === undefined || this.options === undefined) throw new ProtocolError('TLS is not set up');
     // Whatever the client sent before the handshake was not protected: refuse it.
@@ -305,7 +305,7 @@ export class Connection {
   }
 
   private scopeFor(exportName: string, readonly: boolean): Scope {
-    const scope = new Scope(exportName, readonly, this.tls, AbortSignal.any([this.abort.signal, this.core.signal]), this.id, this.core.log);
+    const scope = new Scope(exportName, readonly, this.tls, AbortSignal.any([this.abort.signal, this.server.signal]), this.id, this.server.log);
     this.scopes.push(scope);
     return scope;
   }
@@ -321,9 +321,9 @@ export class Connection {
     const parser = this.requests;
     const n = this.negotiated;
     if (parser === undefined || n === undefined) return;
-    this.memory.sent(this.writer.pending);
+    this.budget.sent(this.writer.pending);
     try {
-      while (this.phaseNow === 'transmission' && this.inFlight < MAX_IN_FLIGHT && this.writer.pending < MAX_QUEUED_REPLIES && !this.memory.waiting) {
+      while (this.phaseNow === 'transmission' && this.inFlight < MAX_IN_FLIGHT && this.writer.pending < MAX_QUEUED_REPLIES && !this.budget.waiting) {
         const req = this.held ?? parser.next();
         this.held = undefined;
         if (req === undefined) {
@@ -340,10 +340,10 @@ export class Connection {
         if (charge === undefined) {
           const bytes = Connection.bytesOf(req);
           // A payload that arrived whole with its header is in memory already.
-          charge = req.payload !== undefined ? this.memory.force(bytes) : this.memory.tryCharge(bytes);
+          charge = req.payload !== undefined ? this.budget.force(bytes) : this.budget.tryCharge(bytes);
           if (charge === undefined) {
             this.held = req;
-            this.memory.wait(bytes, (c) => {
+            this.budget.wait(bytes, (c) => {
               this.payloadCharge = c;
               this.pump();
             });
@@ -359,7 +359,7 @@ export class Connection {
       return;
     }
     if (this.phaseNow !== 'transmission') return;
-    const busy = this.inFlight >= MAX_IN_FLIGHT || this.writer.pending >= MAX_QUEUED_REPLIES || this.memory.waiting || this.held !== undefined;
+    const busy = this.inFlight >= MAX_IN_FLIGHT || this.writer.pending >= MAX_QUEUED_REPLIES || this.budget.waiting || this.held !== undefined;
     if (busy) this.socket.pause();
     else this.socket.resume();
   }
@@ -367,12 +367,12 @@ export class Connection {
   /** Charges the payload of the write being received before more of it is read. */
   private chargePayload(bytes: number): void {
     if (bytes === 0 || this.payloadCharge !== undefined) return;
-    const c = this.memory.tryCharge(bytes);
+    const c = this.budget.tryCharge(bytes);
     if (c !== undefined) {
       this.payloadCharge = c;
       return;
     }
-    this.memory.wait(bytes, (granted) => {
+    this.budget.wait(bytes, (granted) => {
       this.payloadCharge = granted;
       this.pump();
     });
@@ -380,7 +380,7 @@ export class Connection {
 
   private start(req: Request, n: Negotiated, charge: Charge): void {
     this.inFlight++;
-    const started = this.lock === undefined ? runRequest(req, n, this.writer, this.log) : this.lock.run(() => runRequest(req, n, this.writer, this.log) ?? Promise.resolve());
+    const started = this.lock === undefined ? runRequest(req, n, this.writer, this.server.buffers, this.log) : this.lock.run(() => runRequest(req, n, this.writer, this.server.buffers, this.log) ?? Promise.resolve());
     const isRead = req.type === NBD_CMD_READ;
     if (started === undefined) this.requestDone(charge, isRead);
     else if (charge.own === 0 && charge.pooled === 0) void started.then(this.uncharged);
@@ -393,8 +393,8 @@ export class Connection {
 
   private requestDone(charge: Charge, isRead: boolean): void {
     this.inFlight--;
-    if (isRead) this.memory.toReply(charge);
-    else this.memory.release(charge);
+    if (isRead) this.budget.toReply(charge);
+    else this.budget.release(charge);
     if (this.inFlight === 0) this.checkIdle();
     if (this.phaseNow === 'transmission' && this.socket.isPaused()) this.pump();
   }
@@ -420,10 +420,10 @@ export class Connection {
     this.closeSocket();
     this.abort.abort();
     const top = this.negotiated?.context;
-    if (top !== undefined) await top.close().catch((e: unknown) => this.core.log.error(`connection ${this.id}: close: ${errorMessage(e)}`));
+    if (top !== undefined) await top.close().catch((e: unknown) => this.server.log.error(`connection ${this.id}: close: ${errorMessage(e)}`));
     for (const scope of this.scopes) await scope.closeAll();
     this.releaseMemory();
-    if (this.core.verbose) this.debug(`closed (${this.cause ?? '?'}); contexts open: ${this.core.stack.census().map((c) => `${c.layer} ${c.open}`).join(', ')}`);
+    if (this.server.verbose) this.debug(`closed (${this.cause ?? '?'}); contexts open: ${this.server.stack.census().map((c) => `${c.layer} ${c.open}`).join(', ')}`);
   }
 
   /** Lets queued replies leave, then closes the socket: at once if the client is gone, else after they are sent or CLOSE_LINGER passed. */

@@ -46,8 +46,8 @@ import { InvalidOption, OptionData, optionReply, type OptionRequest } from '../p
 import { ProtocolError } from '../protocol/requests.js';
 import type { LayerContext } from '../stack/layer-context.js';
 import type { Scope } from '../stack/scope.js';
-import { withDeadline } from './deadline.js';
-import type { ServerCore } from './server-core.js';
+import { withDeadline } from '../stack/deadline.js';
+import type { ServerState } from './server-state.js';
 
 /** What the handshake needs from the connection that owns the socket. */
 export interface HandshakeIO {
@@ -128,16 +128,16 @@ class Negotiation {
   private readonly timeout: number;
 
   constructor(
-    private readonly core: ServerCore,
+    private readonly server: ServerState,
     private readonly io: HandshakeIO,
     private readonly noZeroes: boolean,
   ) {
-    this.timeout = core.limits.requestTimeout;
+    this.timeout = server.limits.requestTimeout;
   }
 
   /** Runs options until one ends the handshake; undefined when the client aborted or went away. */
   async run(): Promise<Negotiated | undefined> {
-    const tlsRequired = this.core.tls?.mode === 'require';
+    const tlsRequired = this.server.tls?.mode === 'require';
     for (let count = 1; ; count++) {
       const req = await this.io.nextOption();
       if (req === undefined) return undefined;
@@ -196,7 +196,7 @@ class Negotiation {
       else if (e instanceof InvalidOption) this.reply(option, NBD_REP_ERR_INVALID, Buffer.from(e.message));
       else if (e instanceof ProtocolError) throw e;
       else {
-        this.core.log.debug(`option ${option}: ${errorMessage(e)}`);
+        this.server.log.debug(`option ${option}: ${errorMessage(e)}`);
         this.reply(option, NBD_REP_ERR_UNKNOWN, Buffer.from(errorMessage(e)));
       }
       return GO_ON;
@@ -208,7 +208,7 @@ class Negotiation {
   }
 
   private client(): ClientInfo {
-    return { readonly: this.core.readonly, tls: this.io.tls() };
+    return { readonly: this.server.readonly, tls: this.io.tls() };
   }
 
   /** A call into the stack, bounded by --request-timeout. */
@@ -217,23 +217,23 @@ class Negotiation {
   }
 
   private async openExport(name: string): Promise<LayerContext> {
-    const { core } = this;
-    const exportName = name === '' ? await this.bounded('defaultExport', core.stack.defaultExport(0, this.client())) : name;
+    const { server } = this;
+    const exportName = name === '' ? await this.bounded('defaultExport', server.stack.defaultExport(0, this.client())) : name;
     try {
-      const opening = core.stack.open(0, { exportName, readonly: core.readonly, scope: this.io.scopeFor(exportName, core.readonly) });
+      const opening = server.stack.open(0, { exportName, readonly: server.readonly, scope: this.io.scopeFor(exportName, server.readonly) });
       return await this.bounded('open', opening, (late) => void late.close().catch(() => {}));
     } catch (e) {
       const code = errorCode(e);
       const policy = code === 'EPERM' || code === 'EACCES';
       const message = `open of export "${exportName}" failed: ${errorMessage(e)}`;
-      if (policy) core.log.debug(message);
-      else core.log.error(message);
+      if (policy) server.log.debug(message);
+      else server.log.error(message);
       throw new OptionError(policy ? NBD_REP_ERR_POLICY : NBD_REP_ERR_UNKNOWN, `open "${exportName}": ${errorMessage(e)}`);
     }
   }
 
   private negotiated(top: LayerContext, name: string): Negotiated {
-    const eflags = transmissionFlags(top.capabilities, this.structured, this.core.stack.concurrency);
+    const eflags = transmissionFlags(top.capabilities, this.structured, this.server.stack.concurrency);
     const blockStatus = this.meta?.on === true && this.meta.exportName === name;
     return { top, context: top, exportName: top.exportName, structured: this.structured, blockStatus, eflags };
   }
@@ -252,7 +252,7 @@ class Negotiation {
   }
 
   private async startTls(data: Buffer): Promise<void> {
-    if (this.core.tls === undefined) throw new OptionError(NBD_REP_ERR_UNSUP, 'TLS is not enabled on this server (--tls)');
+    if (this.server.tls === undefined) throw new OptionError(NBD_REP_ERR_UNSUP, 'TLS is not enabled on this server (--tls)');
     if (data.length !== 0) throw new OptionError(NBD_REP_ERR_INVALID, 'NBD_OPT_STARTTLS with data');
     if (this.io.tls()) throw new OptionError(NBD_REP_ERR_INVALID, 'TLS is already on');
     this.reply(NBD_OPT_STARTTLS, NBD_REP_ACK);
@@ -264,7 +264,7 @@ class Negotiation {
 
   private async list(data: Buffer): Promise<void> {
     if (data.length !== 0) throw new OptionError(NBD_REP_ERR_INVALID, 'NBD_OPT_LIST with data');
-    const exports = await this.bounded('listExports', this.core.stack.listExports(0, this.client()));
+    const exports = await this.bounded('listExports', this.server.stack.listExports(0, this.client()));
     for (const e of exports) this.reply(NBD_OPT_LIST, NBD_REP_SERVER, serverReply(e.name, e.description ?? ''));
     this.reply(NBD_OPT_LIST, NBD_REP_ACK);
   }
@@ -305,7 +305,7 @@ class Negotiation {
     this.reply(option, NBD_REP_INFO, infoExport(capabilities.size, result.eflags));
     if (infos.includes(NBD_INFO_NAME)) this.reply(option, NBD_REP_INFO, infoText(NBD_INFO_NAME, top.exportName));
     if (infos.includes(NBD_INFO_DESCRIPTION)) {
-      const exports = await this.bounded('listExports', this.core.stack.listExports(0, this.client())).catch(() => []);
+      const exports = await this.bounded('listExports', this.server.stack.listExports(0, this.client())).catch(() => []);
       const description = exports.find((e) => e.name === top.exportName)?.description;
       if (description !== undefined) this.reply(option, NBD_REP_INFO, infoText(NBD_INFO_DESCRIPTION, description));
     }
@@ -326,6 +326,6 @@ class Negotiation {
  * The option haggling phase of fixed newstyle negotiation. Returns the open
  * export, or undefined when the client aborted or went away.
  */
-export function negotiate(core: ServerCore, io: HandshakeIO, noZeroes: boolean): Promise<Negotiated | undefined> {
-  return new Negotiation(core, io, noZeroes).run();
+export function negotiate(server: ServerState, io: HandshakeIO, noZeroes: boolean): Promise<Negotiated | undefined> {
+  return new Negotiation(server, io, noZeroes).run();
 }

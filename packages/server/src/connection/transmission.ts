@@ -29,7 +29,7 @@ import {
 } from '../protocol/replies.js';
 import type { Request } from '../protocol/requests.js';
 import type { Negotiated } from './negotiate.js';
-import { isRecycled, releaseBuffer, replyBuffer } from './buffers.js';
+import { isRecycled, type BufferPool } from './buffers.js';
 import type { ReplyWriter } from './reply-writer.js';
 
 const KNOWN_FLAGS = NBD_CMD_FLAG_FUA | NBD_CMD_FLAG_NO_HOLE | NBD_CMD_FLAG_DF | NBD_CMD_FLAG_REQ_ONE | NBD_CMD_FLAG_FAST_ZERO;
@@ -96,7 +96,7 @@ function layerFlags(req: Request): Flags {
  * Runs one request on the stack and writes its reply. Returns undefined when
  * the request finished synchronously, or a promise of its end.
  */
-export function runRequest(req: Request, n: Negotiated, out: ReplyWriter, log: (m: string) => void): Promise<void> | undefined {
+export function runRequest(req: Request, n: Negotiated, out: ReplyWriter, buffers: BufferPool, log: (m: string) => void): Promise<void> | undefined {
   const invalid = checkRequest(req, n);
   if (invalid !== undefined) {
     log(`request ${req.type} at ${req.offset} for ${req.count}: ${invalid.message}`);
@@ -112,7 +112,7 @@ export function runRequest(req: Request, n: Negotiated, out: ReplyWriter, log: (
     switch (req.type) {
       case NBD_CMD_READ: {
         const hdr = readReplyHeaderSize(n.structured);
-        readBuf = replyBuffer(hdr + req.count);
+        readBuf = buffers.reply(hdr + req.count);
         call = top.pread(readBuf.subarray(hdr), req.offset, flags);
         break;
       }
@@ -142,11 +142,11 @@ export function runRequest(req: Request, n: Negotiated, out: ReplyWriter, log: (
     return undefined;
   }
   if (call === undefined) {
-    reply(req, n, out, log, readBuf, extents);
+    reply(req, n, out, buffers, log, readBuf, extents);
     return undefined;
   }
   return call.then(
-    () => reply(req, n, out, log, readBuf, extents),
+    () => reply(req, n, out, buffers, log, readBuf, extents),
     (e: unknown) => fail(req, n, out, e, log),
   );
 }
@@ -156,11 +156,11 @@ export function runRequest(req: Request, n: Negotiated, out: ReplyWriter, log: (
  * the pool: the layers are done with them. A failed request keeps them (a
  * call that timed out may still be using them); the garbage collector takes them.
  */
-function reply(req: Request, n: Negotiated, out: ReplyWriter, log: (m: string) => void, readBuf: Buffer | undefined, extents: ExtentList | undefined): void {
-  if (req.copied) releaseBuffer(req.payload as Buffer);
+function reply(req: Request, n: Negotiated, out: ReplyWriter, buffers: BufferPool, log: (m: string) => void, readBuf: Buffer | undefined, extents: ExtentList | undefined): void {
+  if (req.copied) buffers.release(req.payload as Buffer);
   if (readBuf !== undefined) {
     writeReadReplyHeader(readBuf, n.structured, req.cookie, req.offset);
-    out.send(readBuf, isRecycled(readBuf.length) ? () => releaseBuffer(readBuf) : undefined);
+    out.send(readBuf, isRecycled(readBuf.length) ? () => buffers.release(readBuf) : undefined);
   } else if (extents !== undefined) {
     replyExtents(req, extents, out, log);
   } else {

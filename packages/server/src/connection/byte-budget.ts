@@ -5,7 +5,7 @@ import { CONNECTION_ALLOWANCE } from './limits.js';
  * served: a request waits while an earlier one waits, so large requests are
  * not starved by small ones.
  */
-export class MemoryPool {
+export class ByteBudget {
   /** Bytes granted and not yet released. */
   used = 0;
   /** The most ever granted at once. */
@@ -84,7 +84,7 @@ export class BufferAccount {
   private wanted: { readonly n: number; readonly granted: (c: Charge) => void } | undefined;
 
   constructor(
-    private readonly pool: MemoryPool,
+    private readonly pool: ByteBudget,
     private readonly cap: number,
   ) {}
 

@@ -1,12 +1,13 @@
 import type { Logger } from '@nbdkit-ts/core';
 import type { Stack } from '../stack/stack.js';
 import type { Limits } from './limits.js';
-import type { MemoryPool } from './memory.js';
+import type { BufferPool } from './buffers.js';
+import type { ByteBudget } from './byte-budget.js';
 import type { Serializer } from './serializer.js';
 import type { TlsSetup } from './tls.js';
 
-/** What every connection needs from the server it belongs to. */
-export interface ServerCore {
+/** What every connection needs from the server it belongs to: the server's state shared by its connections. */
+export interface ServerState {
   readonly stack: Stack;
   /** `-r`: every export is read-only. */
   readonly readonly: boolean;
@@ -17,8 +18,10 @@ export interface ServerCore {
   /** Taken for every request when the stack is serialize-all-requests. */
   readonly requestLock: Serializer;
   readonly limits: Limits;
-  /** The server-wide pool of buffer bytes (Limits.maxBuffer). */
-  readonly memory: MemoryPool;
+  /** The server-wide budget of buffer bytes (Limits.maxBuffer). */
+  readonly budget: ByteBudget;
+  /** The server's recycled buffers. */
+  readonly buffers: BufferPool;
   /** TLS, when --tls is on or require. */
   readonly tls: TlsSetup | undefined;
 }
