@@ -1,0 +1,37 @@
+/**
+ * `@nbdkit-ts/plugin-data`: a disk in memory whose first contents are given
+ * on the command line, in nbdkit's data language (`data=`), as raw bytes
+ * (`raw=`) or in base64 (`base64=`).
+ *
+ * @packageDocumentation
+ */
+import { definePlugin, type PluginHandle } from '@nbdkit-ts/core';
+import { memoryHandle, type Store } from '@nbdkit-ts/plugin-memory';
+import { DataConfig, PARAMS } from './config.js';
+
+export { DataError } from './data-error.js';
+export { evaluate, type Variables } from './evaluate.js';
+export { Image } from './image.js';
+export { parse } from './parser.js';
+export type { Expr, OffsetExpr, AssignExpr, ValueExpr, OffsetMode } from './ast.js';
+
+export default definePlugin<PluginHandle>(() => {
+  const config = new DataConfig();
+  let store: Store | undefined;
+  return {
+    apiVersion: 1,
+    name: 'data',
+    description: 'a disk in memory, its first contents given on the command line',
+    params: PARAMS,
+    concurrency: 'parallel',
+    config(key, value) {
+      config.set(key, value);
+    },
+    configComplete() {
+      store = config.complete((name) => process.env[name]);
+    },
+    open() {
+      return memoryHandle(store as Store);
+    },
+  };
+});
