@@ -1,16 +1,17 @@
 import { Flag, nbdError, type Context, type FilterHandle, type Next } from '@nbdkit-ts/core';
 import type { Settings } from './settings.js';
-import { sleep } from './sleep.js';
+import type { Sleeper } from './sleep.js';
 
 /**
- * The handle of one connection: each delayed call waits its delay on the
- * connection's signal, then goes to the associated Next. Calls without a
- * delay are left out, so they pass straight through.
+ * The handle of one connection: each delayed call waits its delay on
+ * `sleeper` (ended by the connection's signal), then goes to the
+ * associated Next; `server` ends the delay of close only at shutdown.
+ * Calls without a delay are left out, so they pass straight through.
  */
-export function delayingHandle(context: Context, settings: Settings, serverSignal: AbortSignal): FilterHandle {
+export function delayingHandle(context: Context, settings: Settings, sleeper: Sleeper, server: Sleeper): FilterHandle {
   const { delays: d, fastZero } = settings;
   const next = (): Next => context.next as Next;
-  const wait = (ms: number, what: string) => sleep(ms, context.signal, what);
+  const wait = (ms: number, what: string) => sleeper.sleep(ms, what);
   const handle: FilterHandle = {};
   if (d.read > 0) {
     handle.pread = async (buf, offset, flags) => {
@@ -52,7 +53,7 @@ export function delayingHandle(context: Context, settings: Settings, serverSigna
   }
   if (d.close > 0) {
     // The connection's signal is aborted before its contexts close: the server's ends the wait.
-    handle.close = () => sleep(d.close, serverSignal, 'close').catch(() => {});
+    handle.close = () => server.sleep(d.close, 'close').catch(() => {});
   }
   return handle;
 }

@@ -8,11 +8,12 @@
 import { defineFilter, type FilterHandle } from '@nbdkit-ts/core';
 import { delayingHandle } from './handle.js';
 import { PARAMS, Settings } from './settings.js';
-import { sleep } from './sleep.js';
+import { Sleeper } from './sleep.js';
 
 export default defineFilter<FilterHandle>(() => {
   const settings = new Settings();
-  let serverSignal: AbortSignal | undefined;
+  /** Waits that only the server's shutdown ends (delay-close). */
+  let server: Sleeper | undefined;
   return {
     apiVersion: 1,
     name: 'delay',
@@ -24,12 +25,13 @@ export default defineFilter<FilterHandle>(() => {
       settings.config(key, value);
     },
     ready(_backend, host) {
-      serverSignal = host.signal;
+      server = new Sleeper(host.signal);
     },
     async open(context) {
-      if (settings.delays.open > 0) await sleep(settings.delays.open, context.signal, 'open');
+      const sleeper = new Sleeper(context.signal);
+      if (settings.delays.open > 0) await sleeper.sleep(settings.delays.open, 'open');
       await context.openNext();
-      return delayingHandle(context, settings, serverSignal as AbortSignal);
+      return delayingHandle(context, settings, sleeper, server as Sleeper);
     },
   };
 });

@@ -1,19 +1,37 @@
-import { setTimeout as timer } from 'node:timers/promises';
 import { nbdError } from '@nbdkit-ts/core';
 
 /**
- * Waits `ms` milliseconds (Node's timers count whole milliseconds: a
- * fraction waits the next whole one). Rejects with ESHUTDOWN as soon as
- * `signal` is aborted.
+ * Waits on behalf of one signal's owner (a connection, a shared context, the
+ * server): every wait ends with ESHUTDOWN as soon as the signal is aborted.
+ * One listener on the signal serves all the waits, however many are running.
  */
-export async function sleep(ms: number, signal: AbortSignal, what: string): Promise<void> {
-  if (!signal.aborted) {
-    try {
-      await timer(Math.ceil(ms), undefined, { signal });
-      return;
-    } catch {
-      // aborted: answered below
-    }
+export class Sleeper {
+  private readonly waiting = new Set<() => void>();
+
+  constructor(private readonly signal: AbortSignal) {
+    signal.addEventListener('abort', () => {
+      for (const interrupt of this.waiting) interrupt();
+    }, { once: true });
   }
-  throw nbdError('ESHUTDOWN', `delay: ${what} interrupted: the connection or the server is closing`);
+
+  /**
+   * Waits `ms` milliseconds (Node's timers count whole milliseconds: a
+   * fraction waits the next whole one); `what` names the wait in the error.
+   */
+  sleep(ms: number, what: string): Promise<void> {
+    const interrupted = () => nbdError('ESHUTDOWN', `delay: ${what} interrupted: the connection or the server is closing`);
+    if (this.signal.aborted) return Promise.reject(interrupted());
+    return new Promise<void>((resolve, reject) => {
+      const interrupt = (): void => {
+        clearTimeout(timer);
+        this.waiting.delete(interrupt);
+        reject(interrupted());
+      };
+      const timer = setTimeout(() => {
+        this.waiting.delete(interrupt);
+        resolve();
+      }, Math.ceil(ms));
+      this.waiting.add(interrupt);
+    });
+  }
 }
