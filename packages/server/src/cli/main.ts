@@ -10,8 +10,6 @@ import { LayerNotFound } from '../loader/resolve.js';
 import { createServer, type ListenAddress, type ListenTarget } from '../server.js';
 import { UnknownParameter } from '../stack/params.js';
 import { parseArgs, UsageError, type CliArgs } from './args.js';
-import { dumpPlugin, layerHelp, USAGE } from './help.js';
-import { printList } from './list.js';
 import { runCaptive } from './run-captive.js';
 
 /** Set in the environment of the background copy of the server, so it knows to report when it listens. */
@@ -23,6 +21,7 @@ function serverVersion(): string {
 }
 
 async function printInfo(args: CliArgs): Promise<void> {
+  const { dumpPlugin, layerHelp, USAGE } = await import('./help.js');
   const layers = await Promise.all([
     ...args.filters.map((f) => loadLayer('filter', f)),
     ...(args.plugin === undefined ? [] : [loadLayer('plugin', args.plugin)]),
@@ -132,10 +131,11 @@ function watchParent(onExit: () => void): void {
 
 async function main(argv: readonly string[]): Promise<number> {
   const args = parseArgs(argv);
-  if (args.list) return printList();
+  // What only --list, --help, --version and --dump-plugin need is imported when they are asked for.
+  if (args.list) return (await import('./list.js')).printList();
   if (args.help || args.version || args.dumpPlugin) {
     if (args.help && args.plugin === undefined && args.filters.length === 0) {
-      console.log(USAGE);
+      console.log((await import('./help.js')).USAGE);
       return 0;
     }
     await printInfo(args);
