@@ -5,7 +5,7 @@
  *
  * @packageDocumentation
  */
-import { definePlugin } from '@nbdkit-ts/core';
+import { definePlugin, type Logger } from '@nbdkit-ts/core';
 import { FileConfig, PARAMS, type Source } from './config.js';
 import { exportPath, listDirectory } from './directory.js';
 import { FileHandle, UncachedFileHandle, type HandleOptions } from './file-handle.js';
@@ -15,7 +15,25 @@ import { inheritedFile, openPath, type OpenedFile } from './open-file.js';
 export default definePlugin(() => {
   const config = new FileConfig();
   let source: Source | undefined;
-  let native: NativeFileOps | undefined;
+  let log: Logger | undefined;
+  let nativeLoad: Promise<NativeFileOps | undefined> | undefined;
+
+  /**
+   * The native calls, loaded once: by the first open, since loading koffi is a
+   * good part of start-up, or by ready where they decide a warning.
+   */
+  const nativeOps = () =>
+    (nativeLoad ??= loadNative().then((loaded) => {
+      if (loaded.ops !== undefined) {
+        log?.debug(`native file operations: ${loaded.ops.description}`);
+        return loaded.ops;
+      }
+      log?.debug(`native file operations unavailable (${loaded.reason}): trim off, zero by writing zeroes, no block status, cache by reading`);
+      if (config.cache === 'none' || config.fadvise !== 'normal') {
+        log?.warn(`cache=${config.cache} fadvise=${config.fadvise}: ignored, they need the native file operations (${loaded.reason})`);
+      }
+      return undefined;
+    }));
 
   const openSource = (exportName: string, readonly: boolean): OpenedFile => {
     switch (source?.kind) {
@@ -43,21 +61,14 @@ export default definePlugin(() => {
       source = config.complete();
     },
     async ready(host) {
-      const loaded = await loadNative();
-      native = loaded.ops;
-      if (loaded.ops !== undefined) {
-        host.log.debug(`native file operations: ${loaded.ops.description}`);
-        return;
-      }
-      host.log.debug(`native file operations unavailable (${loaded.reason}): trim off, zero by writing zeroes, no block status, cache by reading`);
-      if (config.cache === 'none' || config.fadvise !== 'normal') {
-        host.log.warn(`cache=${config.cache} fadvise=${config.fadvise}: ignored, they need the native file operations (${loaded.reason})`);
-      }
+      log = host.log;
+      if (config.cache === 'none' || config.fadvise !== 'normal') await nativeOps();
     },
     listExports() {
       return source?.kind === 'dir' ? listDirectory(source.path) : [{ name: '' }];
     },
-    open(info) {
+    async open(info) {
+      const native = await nativeOps();
       const file = openSource(info.exportName, info.readonly);
       const options: HandleOptions = { native, log: info.log, debugZero: info.debugFlag('zero') !== 0, advice: config.advice };
       if (config.cache === 'none' && native !== undefined) return new UncachedFileHandle(file, { ...options, native });
