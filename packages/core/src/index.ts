@@ -18,6 +18,7 @@ export type { FilterHandle, Handle, PluginCapabilities, PluginHandle } from './h
 export type { LayerDefinition } from './layer.js';
 export type { BackgroundTask, Host, Logger } from './logger.js';
 export { afterCall, isPromise, type MaybePromise } from './maybe-promise.js';
+export { Mutex } from './mutex.js';
 export type { Backend, ClientInfo, ExportInfo, Next, OpenOptions } from './next.js';
 export { countToBigint, MAX_U32, MAX_U64, toCount, toSafeNumber } from './convert.js';
 export { parseBool, parseSize, type ParamSpec } from './params.js';

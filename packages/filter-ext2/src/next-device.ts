@@ -1,6 +1,6 @@
 import type { MaybePromise, Next } from '@nbdkit-ts/core';
 import type { BlockDevice } from './ext2fs/block-device.js';
-import { Mutex } from './ext2fs/mutex.js';
+import { Mutex } from '@nbdkit-ts/core';
 
 /**
  * The image the filesystem lives on, read and written through a context on

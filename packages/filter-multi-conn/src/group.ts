@@ -1,5 +1,5 @@
 import type { MaybePromise } from '@nbdkit-ts/core';
-import { Mutex } from './mutex.js';
+import { Mutex } from '@nbdkit-ts/core';
 import type { TrackDirty } from './settings.js';
 
 /** Dirty bits of a member: a read may have filled a cache of its context. */

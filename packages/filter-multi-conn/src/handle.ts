@@ -1,7 +1,7 @@
 import { afterCall, errorMessage, isPromise, Flag, type Capabilities, type ExtentList, type Context, type FilterHandle, type Flags, type MaybePromise, type Next } from '@nbdkit-ts/core';
 import { READ, WRITE, type Group, type Member, type Registry } from './group.js';
 import { advertised, resolveMode, type ResolvedMode } from './mode.js';
-import type { Mutex } from './mutex.js';
+import type { Mutex } from '@nbdkit-ts/core';
 import type { Settings } from './settings.js';
 
 /**

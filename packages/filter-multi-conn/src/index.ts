@@ -8,7 +8,7 @@
 import { defineFilter } from '@nbdkit-ts/core';
 import { Registry } from './group.js';
 import { MultiConnHandle } from './handle.js';
-import { Mutex } from './mutex.js';
+import { Mutex } from '@nbdkit-ts/core';
 import { applyParam, defaultSettings, PARAMS } from './settings.js';
 
 export type { Mode, TrackDirty } from './settings.js';

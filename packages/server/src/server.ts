@@ -1,12 +1,11 @@
 import { createServer as createNetServer, type Server as NetServer, type Socket } from 'node:net';
 import { rmSync } from 'node:fs';
-import { errorMessage, type FilterDefinition, type Host, type PluginDefinition } from '@nbdkit-ts/core';
+import { errorMessage, Mutex, type FilterDefinition, type Host, type PluginDefinition } from '@nbdkit-ts/core';
 import { Admission } from './connection/admission.js';
 import { Connection } from './connection/connection.js';
 import { DEFAULT_LIMITS, MIN_BUFFER, MIN_CONNECTION_BUFFER, type Limits } from './connection/limits.js';
 import { BufferPool } from './connection/buffers.js';
 import { ByteBudget } from './connection/byte-budget.js';
-import { Serializer } from './connection/serializer.js';
 import type { ServerState } from './connection/server-state.js';
 import { loadTls, type TlsOptions } from './connection/tls.js';
 import { checkLayer, loadLayer } from './loader/load-layer.js';
@@ -110,7 +109,7 @@ export class NbdServer {
   private readonly connections = new Set<Connection>();
   private readonly admission: Admission;
   private readonly listeners: { server: NetServer; socket?: string }[] = [];
-  private readonly connectionLock = new Serializer();
+  private readonly connectionLock = new Mutex();
   private readonly abort = new AbortController();
   private nextId = 1;
   private closing: Promise<void> | undefined;
@@ -131,7 +130,7 @@ export class NbdServer {
       verbose: options.verbose === true,
       log,
       signal: this.abort.signal,
-      requestLock: new Serializer(),
+      requestLock: new Mutex(),
       limits,
       budget: new ByteBudget(limits.maxBuffer),
       buffers: new BufferPool(),

@@ -13,7 +13,7 @@ import { InlineData } from './inline-data.js';
 import { FileType, Inode, InodeFlag } from './inode.js';
 import { Layout } from './layout.js';
 import type { MapContext } from './map-context.js';
-import { Mutex } from './mutex.js';
+import { Mutex } from '@nbdkit-ts/core';
 import { Superblock, SUPERBLOCK_OFFSET, SUPERBLOCK_SIZE } from './superblock.js';
 
 const ROOT_INO = 2;

@@ -4,7 +4,7 @@ import type { BlockDevice } from './block-device.js';
 import type { BlockMap, Mapping } from './block-map.js';
 import type { InlineData } from './inline-data.js';
 import type { Inode } from './inode.js';
-import type { Mutex } from './mutex.js';
+import type { Mutex } from '@nbdkit-ts/core';
 
 /** What a file needs from its filesystem. */
 export interface FileHost {

@@ -1,5 +1,5 @@
 import type { Socket } from 'node:net';
-import { errorMessage } from '@nbdkit-ts/core';
+import { errorMessage, Mutex } from '@nbdkit-ts/core';
 import { MAX_OPTION_LENGTH, MAX_REQUEST_SIZE, REQUEST_SIZE, NBD_CMD_DISC, NBD_CMD_READ } from '../protocol/constants.js';
 import { greeting } from '../protocol/handshake.js';
 import { OptionParser } from '../protocol/options.js';
@@ -10,7 +10,6 @@ import { DeadlineCalls, withDeadline } from '../stack/deadline.js';
 import { BufferAccount, type Charge } from './byte-budget.js';
 import { checkClientFlags, negotiate, type Negotiated } from './negotiate.js';
 import { ReplyWriter } from './reply-writer.js';
-import { Serializer } from './serializer.js';
 import type { ServerState } from './server-state.js';
 import { startTls } from './tls.js';
 import { POOL_FROM, ReceiveBuffer } from './buffers.js';
@@ -65,7 +64,7 @@ export class Connection {
   private negotiated: Negotiated | undefined;
   private inFlight = 0;
   private tls = false;
-  private readonly lock: Serializer | undefined;
+  private readonly lock: Mutex | undefined;
   private idle: (() => void) | undefined;
   private readonly budget: BufferAccount;
   /** The charge for the payload of the write being received. */
@@ -93,7 +92,7 @@ export class Connection {
     this.budget = new BufferAccount(server.budget, server.limits.maxConnectionBuffer);
     const c = server.stack.concurrency;
     // As nbdkit's thread models: each level includes the ones below it.
-    this.lock = c === 'serialize-connections' || c === 'serialize-all-requests' ? server.requestLock : c === 'serialize-requests' ? new Serializer() : undefined;
+    this.lock = c === 'serialize-connections' || c === 'serialize-all-requests' ? server.requestLock : c === 'serialize-requests' ? new Mutex() : undefined;
     this.socket.setNoDelay(true);
     this.attach(this.socket);
     this.socket.pause();
@@ -380,7 +379,7 @@ export class Connection {
 
   private start(req: Request, n: Negotiated, charge: Charge): void {
     this.inFlight++;
-    const started = this.lock === undefined ? runRequest(req, n, this.writer, this.server.buffers, this.log) : this.lock.run(() => runRequest(req, n, this.writer, this.server.buffers, this.log) ?? Promise.resolve());
+    const started = this.lock === undefined ? runRequest(req, n, this.writer, this.server.buffers, this.log) : this.lock.run(() => runRequest(req, n, this.writer, this.server.buffers, this.log));
     const isRead = req.type === NBD_CMD_READ;
     if (started === undefined) this.requestDone(charge, isRead);
     else if (charge.own === 0 && charge.pooled === 0) void started.then(this.uncharged);

@@ -1,9 +1,8 @@
-import type { Logger } from '@nbdkit-ts/core';
+import type { Logger, Mutex } from '@nbdkit-ts/core';
 import type { Stack } from '../stack/stack.js';
 import type { Limits } from './limits.js';
 import type { BufferPool } from './buffers.js';
 import type { ByteBudget } from './byte-budget.js';
-import type { Serializer } from './serializer.js';
 import type { TlsSetup } from './tls.js';
 
 /** What every connection needs from the server it belongs to: the server's state shared by its connections. */
@@ -16,7 +15,7 @@ export interface ServerState {
   /** Aborted when the server shuts down. */
   readonly signal: AbortSignal;
   /** Taken for every request when the stack is serialize-all-requests. */
-  readonly requestLock: Serializer;
+  readonly requestLock: Mutex;
   readonly limits: Limits;
   /** The server-wide budget of buffer bytes (Limits.maxBuffer). */
   readonly budget: ByteBudget;
