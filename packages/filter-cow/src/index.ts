@@ -24,7 +24,8 @@ export default defineFilter<FilterHandle>(() => {
       applyParam(settings, key, value);
     },
     async open(context) {
-      const next = await context.openNext({ readonly: true });
+      // The export name is given: a context opened on a shared context's behalf has it, its scope does not.
+      const next = await context.openNext({ readonly: true, exportName: context.exportName });
       const overlay = await overlays.get(context.exportName, next.capabilities.size, context.log);
       return {
         capabilities: (below) => cowCapabilities(below ?? next.capabilities, settings.blockSize),
