@@ -4,11 +4,11 @@
 // users install them (npm and pnpm, in a project and globally) and run as
 // `nbdkit-ts --filter=NAME ...` from inside and outside those projects, with first-party and
 // third-party (example) layers.
-import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runOk, tempDir } from '@nbdkit-ts/testing';
-import { PNPM, ROOT, userShell, versionCopy, type UserShell } from './user-shell.js';
+import { PNPM, ROOT, userShell, versionCopy, workspaceManifests, type UserShell } from './user-shell.js';
 
 interface Manifest {
   name: string;
@@ -21,19 +21,8 @@ interface Manifest {
   peerDependencies?: Record<string, string>;
 }
 
-/** The manifests of the workspace's packages, by name. */
-function workspacePackages(): Map<string, Manifest> {
-  const out = new Map<string, Manifest>();
-  for (const group of ['packages', 'examples']) {
-    for (const dir of readdirSync(join(ROOT, group))) {
-      const file = join(ROOT, group, dir, 'package.json');
-      if (!existsSync(file)) continue;
-      const pkg = JSON.parse(readFileSync(file, 'utf8')) as Manifest;
-      out.set(pkg.name, pkg);
-    }
-  }
-  return out;
-}
+/** The names of the workspace's packages. */
+const workspacePackages = () => workspaceManifests(ROOT).map((m) => m.name);
 
 /** Every file a manifest points at: main, types, bin and the exports' targets. */
 function entryPoints(pkg: Manifest): string[] {
@@ -72,10 +61,10 @@ const version = (name: string) => (tarballs.get(name)?.manifest.version ?? '?').
 
 describe('pnpm -r pack', () => {
   it('packs every package of the workspace', () => {
-    expect([...tarballs.keys()].sort()).toEqual([...workspacePackages().keys()].sort());
+    expect([...tarballs.keys()].sort()).toEqual(workspacePackages().sort());
   });
 
-  it.each([...workspacePackages().keys()])('%s holds only dist, README.md and package.json, with every entry point', (name) => {
+  it.each(workspacePackages())('%s holds only dist, README.md and package.json, with every entry point', (name) => {
     const t = tarballs.get(name);
     expect(t).toBeDefined();
     const entries = (t?.entries ?? []).map((e) => e.replace(/^package\//, ''));
