@@ -1,13 +1,14 @@
 #!/usr/bin/env node
 // nbdkit-ts against nbdkit (C) on the same image, in interleaved rounds. See bench/README.md.
 import { spawn, spawnSync } from 'node:child_process';
-import { appendFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { appendFileSync, existsSync, mkdirSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { basename, join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { CounterLog, epochMsToMonotonicUs, monotonicUs } from './lib/counters.mjs';
 import { formatSummary, summarise as summariseProfile } from './lib/cpuprofile.mjs';
 import { createImage, parseSize, preparePageCache } from './lib/image.mjs';
+import { cpuModel, distBuilt, firstLine } from './lib/host.mjs';
 import { formatReport, perfAvailable, record as perfRecord, report as perfReport } from './lib/perf.mjs';
 import { formatTables, summarise } from './lib/report.mjs';
 import { CLI, Fleet, PAIRS, REPO, SERVERS, resetPeakRss, stackUnavailable, statusMiB } from './lib/servers.mjs';
@@ -129,22 +130,6 @@ function checkTools() {
   }
 }
 
-/** The newest modification time of the built JavaScript the nbdkit-ts servers load. */
-function distBuilt() {
-  let newest = 0;
-  for (const pkg of ['server', 'core', 'plugin-file', 'filter-reopen', 'filter-multi-conn']) {
-    const dir = join(REPO, 'packages', pkg, 'dist');
-    if (!existsSync(dir)) continue;
-    for (const f of readdirSync(dir, { recursive: true })) newest = Math.max(newest, statSync(join(dir, f)).mtimeMs);
-  }
-  return new Date(newest).toISOString();
-}
-
-function firstLine(cmd, args) {
-  const r = spawnSync(cmd, args, { encoding: 'utf8' });
-  return (r.stdout || r.stderr || '').trim().split('\n')[0];
-}
-
 /** Runs a client to completion (killed after timeoutMs); its output goes to logPath. */
 function runClient(argv, logPath, timeoutMs) {
   return new Promise((resolveRun) => {
@@ -231,6 +216,7 @@ async function runOne(ctx, w, serverName, round) {
       const d = counters.between(rec.window_us[0], rec.window_us[1]);
       rec.srv_cpu_pct = (100 * d.cpu) / d.seconds;
       rec.srv_cpu_us_per_op = (d.cpu / rec.ops) * 1e6;
+      rec.srv_user_us_per_op = (d.user / rec.ops) * 1e6;
       rec.srv_sys_us_per_op = (d.sys / rec.ops) * 1e6;
       rec.srv_minflt_per_op = d.minflt / rec.ops;
       rec.srv_disk_read_mib = d.readBytes / 2 ** 20;
@@ -249,7 +235,8 @@ function progress(rec, opts, w) {
   const c = rec.cache;
   const cache = c.reset ? ` (image dropped and re-read: ${c.reason})` : c.refetched ? ` (${c.refetched} evicted pages read back)` : '';
   const value = w.metric === 'iops' ? `${rec.iops.toFixed(0).padStart(7)} IOPS` : `${rec.mbps.toFixed(0).padStart(7)} MB/s`;
-  return `${head} ${value}  cpu ${rec.srv_cpu_pct.toFixed(0).padStart(3)}%  ${rec.srv_cpu_us_per_op.toFixed(1).padStart(6)} us/op  peak rss ${rec.peak_rss_mib.toFixed(0)} MiB${cache}`;
+  const perOp = `${rec.srv_cpu_us_per_op.toFixed(1).padStart(6)} us/op (user ${rec.srv_user_us_per_op.toFixed(1)}, kernel ${rec.srv_sys_us_per_op.toFixed(1)})`;
+  return `${head} ${value}  cpu ${rec.srv_cpu_pct.toFixed(0).padStart(3)}%  ${perOp}  peak rss ${rec.peak_rss_mib.toFixed(0)} MiB${cache}`;
 }
 
 /** The planned runs: for each round, each workload, each of its servers (first one alternating). */
@@ -273,7 +260,7 @@ function printProfiles(runs, starts, opts) {
   const summary = [];
   for (const rec of runs) {
     const w = WORKLOADS.find((x) => x.name === rec.workload);
-    console.log(`\n## ${rec.workload} (${rec.server}): ${rec.ok ? `${rec[w.metric].toFixed(0)} ${UNITS[w.metric]}, server CPU ${rec.srv_cpu_pct.toFixed(0)}%, ${rec.srv_cpu_us_per_op.toFixed(1)} us/op (kernel ${rec.srv_sys_us_per_op.toFixed(1)})` : `FAILED: ${rec.error}`}`);
+    console.log(`\n## ${rec.workload} (${rec.server}): ${rec.ok ? `${rec[w.metric].toFixed(0)} ${UNITS[w.metric]}, server CPU ${rec.srv_cpu_pct.toFixed(0)}%, ${rec.srv_cpu_us_per_op.toFixed(1)} us/op (user ${rec.srv_user_us_per_op.toFixed(1)}, kernel ${rec.srv_sys_us_per_op.toFixed(1)})` : `FAILED: ${rec.error}`}`);
     if (!rec.ok) continue;
     if (opts.profiler === 'perf') {
       try {
@@ -342,10 +329,10 @@ async function main() {
   console.error(`bench: page cache: image dropped and re-read in ${first.seconds} s; check: ${verified.reset ? `not in the known state (${verified.reason})` : `${verified.sampled} sampled pages, ${verified.large} in large folios`}`);
 
   const env = {
-    type: 'env', date: new Date().toISOString(), kernel: firstLine('uname', ['-r']), cpus: firstLine('nproc', []),
+    type: 'env', date: new Date().toISOString(), cpu_model: cpuModel(), kernel: firstLine('uname', ['-r']), cpus: firstLine('nproc', []),
     loadavg_start: loadavg(), node: process.version, nbdkit: firstLine('nbdkit', ['--version']),
     fio: firstLine('fio', ['--version']), nbdcopy: firstLine('nbdcopy', ['--version']),
-    commit: firstLine('git', ['-C', REPO, 'rev-parse', '--short', 'HEAD']), dist_built: distBuilt(),
+    commit: firstLine('git', ['-C', REPO, 'rev-parse', '--short', 'HEAD']), dist_built: distBuilt(REPO, ['server', 'core', 'plugin-file', 'filter-reopen', 'filter-multi-conn']),
     image_bytes: imageBytes, rounds: opts.rounds, runtime_s: opts.runtime, ramp_s: opts.ramp, warmup_s: opts.warmup,
     cache_reset: opts.cacheReset, quick: opts.quick, profile: opts.profile !== undefined,
     servers: Object.fromEntries(Object.entries(SERVERS).map(([k, s]) => [k, s.argv('IMG', 'SOCK').join(' ')])),
@@ -371,11 +358,12 @@ async function main() {
   let summary;
   if (opts.profile === undefined) {
     summary = summarise(runs, opts.rssLimit);
-    console.log(`\n${opts.quick ? 'quick run' : 'run'} of ${env.date}, ${env.cpus} CPUs, kernel ${env.kernel}, node ${env.node}, ${env.nbdkit}, commit ${env.commit} (dist built ${env.dist_built})`);
+    console.log(`\n${opts.quick ? 'quick run' : 'run'} of ${env.date}, ${env.cpu_model} (${env.cpus} CPUs), kernel ${env.kernel}, node ${env.node}, ${env.nbdkit}, commit ${env.commit} (dist built ${env.dist_built})`);
     console.log(`image ${imageBytes} bytes, ${opts.rounds} rounds, fio ${opts.runtime} s + ${opts.ramp} s ramp, warm-up ${opts.warmup} s, load average ${env.loadavg_start.map((x) => x.toFixed(1)).join(' ')} -> ${env.loadavg_end.map((x) => x.toFixed(1)).join(' ')}\n`);
     console.log(formatTables(summary, opts.rssLimit));
     if (summary.some((s) => s.group === 'memory' && !s.rss_pass)) exit = 3;
   } else {
+    console.log(`\nprofile of ${env.date}, ${env.cpu_model} (${env.cpus} CPUs), kernel ${env.kernel}, node ${env.node}, commit ${env.commit}`);
     summary = printProfiles(runs, fleet.starts, opts);
   }
   const jsonPath = opts.json ?? join(REPO, 'bench', 'results', `${opts.profile ? 'profile' : 'run'}-${env.date.replace(/[:.]/g, '-')}.json`);

@@ -38,13 +38,16 @@ export class CounterLog {
     const b = p[i];
     const k = b.t === a.t ? 1 : (t - a.t) / (b.t - a.t);
     const mix = (key) => a[key] + k * (b[key] - a[key]);
-    return { t, cpu: mix('cpu'), sys: mix('sys'), minflt: mix('minflt'), readBytes: mix('readBytes') };
+    return { t, cpu: mix('cpu'), user: mix('user'), sys: mix('sys'), minflt: mix('minflt'), readBytes: mix('readBytes') };
   }
 
   /** The change of every counter from t0 to t1. */
   between(t0, t1) {
     const a = this.at(t0);
     const b = this.at(t1);
-    return { seconds: (t1 - t0) / 1e6, cpu: b.cpu - a.cpu, sys: b.sys - a.sys, minflt: b.minflt - a.minflt, readBytes: b.readBytes - a.readBytes };
+    return {
+      seconds: (t1 - t0) / 1e6, cpu: b.cpu - a.cpu, user: b.user - a.user, sys: b.sys - a.sys,
+      minflt: b.minflt - a.minflt, readBytes: b.readBytes - a.readBytes,
+    };
   }
 }

@@ -42,6 +42,7 @@ export function summarise(runs, rssLimitMiB) {
         p50_us: median(ok.map((r) => r.p50_us)),
         srv_cpu_pct: median(ok.map((r) => r.srv_cpu_pct)),
         srv_cpu_us_per_op: median(ok.map((r) => r.srv_cpu_us_per_op)),
+        srv_user_us_per_op: median(ok.map((r) => r.srv_user_us_per_op)),
         srv_sys_us_per_op: median(ok.map((r) => r.srv_sys_us_per_op)),
         srv_minflt_per_op: median(ok.map((r) => r.srv_minflt_per_op)),
         srv_disk_read_mib: median(ok.map((r) => r.srv_disk_read_mib)),
@@ -103,7 +104,8 @@ export function formatTables(summary, rssLimitMiB) {
     const columns = [
       ['server CPU %', pair('srv_cpu_pct', 0)],
       ['CPU us/op', pair('srv_cpu_us_per_op')],
-      ['of which kernel', pair('srv_sys_us_per_op')],
+      ['user us/op', pair('srv_user_us_per_op')],
+      ['kernel us/op', pair('srv_sys_us_per_op')],
       ['p50 us', pair('p50_us')],
       ['minor faults/op', pair('srv_minflt_per_op')],
       ['MiB read from disk', pair('srv_disk_read_mib', 1)],
@@ -115,7 +117,7 @@ export function formatTables(summary, rssLimitMiB) {
     parts.push('');
   }
   parts.push('Server counters are of the server process (all threads) over the measured interval, from /proc/PID/stat and');
-  parts.push('/proc/PID/io: CPU % (100 = one core), CPU time per request and its kernel part, minor page faults per request');
+  parts.push('/proc/PID/io: CPU % (100 = one core), CPU time per request and its user and kernel parts, minor page faults per request');
   parts.push('(per 1 MiB request for nbdcopy), bytes read from storage (page-cache misses). p50 and client CPU % are fio\'s.');
   return parts.join('\n');
 }

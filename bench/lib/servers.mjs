@@ -46,9 +46,9 @@ export function stackUnavailable() {
 const CLK_TCK = Number(spawnSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).stdout) || 100;
 
 /**
- * Counters of a process and all its threads: CPU seconds (utime + stime, and
- * stime alone: time in the kernel), minor page faults, and bytes it caused to
- * be read from storage (page-cache misses).
+ * Counters of a process and all its threads: CPU seconds (utime + stime, utime
+ * alone: time in user space, and stime alone: time in the kernel), minor page
+ * faults, and bytes it caused to be read from storage (page-cache misses).
  */
 export function sample(pid) {
   try {
@@ -58,12 +58,13 @@ export function sample(pid) {
     const io = /^read_bytes:\s+(\d+)$/m.exec(readFileSync(`/proc/${pid}/io`, 'latin1'));
     return {
       cpu: (Number(f[11]) + Number(f[12])) / CLK_TCK,
+      user: Number(f[11]) / CLK_TCK,
       sys: Number(f[12]) / CLK_TCK,
       minflt: Number(f[7]),
       readBytes: io === null ? NaN : Number(io[1]),
     };
   } catch {
-    return { cpu: NaN, sys: NaN, minflt: NaN, readBytes: NaN };
+    return { cpu: NaN, user: NaN, sys: NaN, minflt: NaN, readBytes: NaN };
   }
 }
 
