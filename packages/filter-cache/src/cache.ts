@@ -2,6 +2,7 @@ import { existsSync } from 'node:fs';
 import { ExtentList, ExtentType, Flag, toSafeNumber, type Backend, type Capabilities, type Flags, type Host, type Next } from '@nbdkit-ts/core';
 import { BlockLock } from './block-lock.js';
 import { BlockStates, State } from './block-states.js';
+import { BufferPool } from './buffer-pool.js';
 import { Limiter } from './limiter.js';
 import { loadPunchHole } from './punch-hole.js';
 import { Reclaim } from './reclaim.js';
@@ -32,6 +33,7 @@ export class Cache {
   private readonly blockSize: number;
   private zeroes: Uint8Array | undefined;
   private reclaim: Reclaim | undefined;
+  private readonly buffers: BufferPool;
 
   private constructor(
     readonly next: Next,
@@ -42,6 +44,7 @@ export class Cache {
   ) {
     this.size = toSafeNumber(next.capabilities.size, 'disk size');
     this.blockSize = settings.blockSize;
+    this.buffers = new BufferPool(settings.blockSize, limiter.limit);
   }
 
   /** Opens the shared context beneath and the cache file, and starts the reclaim when there is a cache-max-size. */
@@ -170,11 +173,12 @@ export class Cache {
   private async writeBackBlock(block: number): Promise<void> {
     if (this.states.get(block) !== State.DIRTY) return;
     const from = block * this.blockSize;
-    await this.limiter.run(async () => {
-      const data = new Uint8Array(this.blockLength(block));
-      await this.store.read(data, from);
-      await this.next.pwrite(data, BigInt(from), 0);
-    });
+    await this.limiter.run(() =>
+      this.buffers.with(this.blockLength(block), async (data) => {
+        await this.store.read(data, from);
+        await this.next.pwrite(data, BigInt(from), 0);
+      }),
+    );
     this.states.set(block, State.CLEAN);
   }
 
@@ -184,9 +188,8 @@ export class Cache {
       this.states.touch(p.block);
       await this.store.read(dest, p.from);
     } else if (this.cacheOnRead()) {
-      const data = await this.fill(p.block);
       const blockStart = p.block * this.blockSize;
-      dest.set(data.subarray(p.from - blockStart, p.to - blockStart));
+      await this.fill(p.block, (data) => dest.set(data.subarray(p.from - blockStart, p.to - blockStart)));
       this.reclaim?.grew();
     } else {
       await this.below((n) => n.pread(dest, BigInt(p.from), 0));
@@ -216,15 +219,21 @@ export class Cache {
     if (fua && caps.canFlush) await this.below((n) => n.flush(0));
   }
 
-  /** Reads a whole block from beneath into the cache file (the caller holds its lock); returns its data. */
-  private async fill(block: number): Promise<Uint8Array> {
+  /**
+   * Reads a whole block from beneath into the cache file (the caller holds
+   * its lock); `use` sees its data before the buffer is reused.
+   */
+  private async fill(block: number, use?: (data: Uint8Array) => void): Promise<void> {
     const from = block * this.blockSize;
-    const data = new Uint8Array(this.blockLength(block));
-    await this.below((n) => n.pread(data, BigInt(from), 0));
-    await this.store.write(data, from);
+    await this.limiter.run(() =>
+      this.buffers.with(this.blockLength(block), async (data) => {
+        await this.next.pread(data, BigInt(from), 0);
+        await this.store.write(data, from);
+        use?.(data);
+      }),
+    );
     this.states.set(block, State.CLEAN);
     this.states.touch(block);
-    return data;
   }
 
   /** Forgets a block and gives its space back. */
