@@ -1,0 +1,3 @@
+import { testFilter } from '@nbdkit-ts/testing/conformance';
+
+testFilter({ title: 'readahead', filter: 'readahead' });
