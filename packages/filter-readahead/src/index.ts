@@ -21,7 +21,7 @@ export default defineFilter<FilterHandle>(() => {
       const next = await context.openNext();
       const why =
         next.capabilities.canCache !== 'native'
-          ? `the layer beneath cannot prefetch (put --filter=cache beneath this filter)`
+          ? 'the layer beneath cannot prefetch (put --filter=cache beneath this filter)'
           : context.backend.concurrency !== 'parallel'
             ? `the layers beneath take one request at a time (${context.backend.concurrency}), so prefetches could not overlap reads`
             : undefined;

@@ -7,6 +7,8 @@ import { FAULT_FILTER, nbdsh, run, runOk, startServer, tempDir, type ServerProce
 
 /** The cache filter's test layer that logs every call passing through it. */
 const COUNT_CALLS = fileURLToPath(new URL('../../filter-cache/test/count-calls-filter.js', import.meta.url));
+/** The multi-conn filter's test layer that declares serialize-connections. */
+const SERIALIZE = fileURLToPath(new URL('../../filter-multi-conn/test/serialize-connections-filter.js', import.meta.url));
 const MiB = 1 << 20;
 
 let dir: string;
@@ -79,6 +81,16 @@ describe('sequential reads', () => {
       const out = join(dir, 'qemu.img');
       await runOk('qemu-img', ['convert', '-f', 'raw', '-O', 'raw', s.uri, out]);
       expect(readFileSync(out).equals(data)).toBe(true);
+    });
+  });
+});
+
+describe('when prefetching cannot help', () => {
+  it('layers beneath that take one request at a time: reads pass through, and the filter says why', async () => {
+    await withServer([`--filter=${SERIALIZE}`, `--filter=${COUNT_CALLS}`, 'file', disk, `count-file=${counts}`], async (s) => {
+      await nbdsh(s.uri, 'for i in range(4):\n    h.pread(1048576, i * 1048576)');
+      expect(calls().map((c) => c[0])).toEqual(['pread', 'pread', 'pread', 'pread']);
+      expect(s.stderr()).toMatch(/readahead\[1\]: warning: not prefetching: the layers beneath take one request at a time \(serialize-connections\)/);
     });
   });
 });
