@@ -72,6 +72,11 @@ export class Cache {
     return cache;
   }
 
+  /** Whether some blocks are still to be written back. */
+  get dirty(): boolean {
+    return this.states.dirty > 0;
+  }
+
   /** What the export offers: the context beneath's, with cache, FUA and flush answered here. */
   capabilities(): Capabilities {
     const below = this.next.capabilities;

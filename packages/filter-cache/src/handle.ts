@@ -3,7 +3,8 @@ import type { Cache } from './cache.js';
 
 /**
  * A connection's handle: every call goes to the one cache. A connection that
- * closes writes back what is dirty (with cache=writeback), as a flush would.
+ * closes while blocks are dirty writes them back (with cache=writeback) and
+ * flushes, as a flush request would.
  */
 export function cacheHandle(cache: Cache, writeBackOnClose: boolean): FilterHandle {
   return {
@@ -15,6 +16,6 @@ export function cacheHandle(cache: Cache, writeBackOnClose: boolean): FilterHand
     zero: (count, offset, flags) => cache.zero(count, offset, flags),
     extents: (count, offset, flags, extents) => cache.extents(count, offset, flags, extents),
     cache: (count, offset) => cache.cache(count, offset),
-    finalize: () => ((writeBackOnClose ? cache.flush() : undefined)),
+    finalize: () => (writeBackOnClose && cache.dirty ? cache.flush() : undefined),
   };
 }

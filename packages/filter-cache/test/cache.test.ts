@@ -108,6 +108,18 @@ describe('writes', () => {
     });
   });
 
+  it('writeback: a connection that closes without a flush writes its dirty blocks back', async () => {
+    await withCache([], async (s) => {
+      await nbdsh(s.uri, 'h.pwrite(b"\\x33" * 4096, 0)');
+      // The server writes back as the connection ends, after the client has gone.
+      while (!readFileSync(disk).subarray(0, 4096).equals(Buffer.alloc(4096, 0x33))) await new Promise((r) => setTimeout(r, 20));
+      // Nothing is dirty at the next close: no flush beneath but that of the first.
+      await nbdsh(s.uri, 'h.pread(512, 0)');
+      await s.stop();
+      expect(calls('flush').length).toBe(1);
+    });
+  });
+
   it('writeback: a FUA write reaches the disk beneath at once', async () => {
     await withCache([], async (s) => {
       await nbdsh(s.uri, 'h.pwrite(b"\\xa5" * 512, 0, nbd.CMD_FLAG_FUA)');
