@@ -3,7 +3,7 @@ import { readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { checkLifecycle, cliPath, MEMORY_PLUGIN, nbdsh, run, runOk, startServer, tempDir, type ServerProcess } from '@nbdkit-ts/testing';
+import { checkLifecycle, cliPath, FAULT_FILTER, MEMORY_PLUGIN, nbdsh, run, runOk, startServer, tempDir, type ServerProcess } from '@nbdkit-ts/testing';
 
 const FILTER = fileURLToPath(new URL('../dist/index.js', import.meta.url));
 const MiB = 1024 * 1024;
@@ -129,6 +129,32 @@ ${check}
     });
     expect(sha(readFileSync(base))).toBe(baseSum);
     expect(readdirSync(tmp)).toEqual([]);
+  });
+
+  it('the overlay survives a reopen: a filter above (reopen) replacing the cow context still sees what was written', async () => {
+    const trigger = join(dir, 'fault-trigger');
+    const args = ['-v', '--filter=reopen', `--filter=${FILTER}`, `--filter=${FAULT_FILTER}`, 'file', base, `fault-file=${trigger}`, 'fault-calls=pread', 'retry-delay=0.2'];
+    const server = await startServer(args, { env: { TMPDIR: tmp } });
+    try {
+      await nbdsh(
+        server.uri,
+        `
+import os, time
+h.pwrite(b"kept" * 16384, 0)
+open(${JSON.stringify(trigger)}, "w").close()
+cookie = h.aio_pread(nbd.Buffer(65536), 1 << 20)
+time.sleep(0.1)
+os.unlink(${JSON.stringify(trigger)})
+while not h.aio_command_completed(cookie):
+    h.poll(-1)
+assert h.pread(65536, 0) == b"kept" * 16384
+`,
+      );
+      expect(server.stderr()).toMatch(/reopen\[1\]: debug: reopen: context 2 is open/);
+    } finally {
+      expect(await server.stop()).toBe(0);
+    }
+    expect(sha(readFileSync(base))).toBe(baseSum);
   });
 
   it('block status merges the overlay with the disk beneath', async () => {
