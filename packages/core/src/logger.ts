@@ -27,11 +27,13 @@ export interface Host {
   /** Aborted when the server shuts down: background tasks stop on it. */
   readonly signal: AbortSignal;
   /**
-   * Runs `task` in the background. At shutdown the server aborts the task's
-   * signal and waits for the task to settle before it closes any shared
-   * context or runs any cleanup hook, so a task may use shared contexts
-   * until it returns. A rejection is logged (an abort is not). Throws once
-   * shutdown has begun. `name` appears in messages.
+   * Runs `task` in the background. At shutdown, once every connection has
+   * closed, the server aborts the task's signal and waits for the task to
+   * settle before it closes any shared context or runs any cleanup hook, so
+   * a task may use shared contexts until it returns (a filter that holds
+   * state to write back through a shared context does it there). A
+   * rejection is logged (an abort is not). Throws once the tasks were
+   * stopped. `name` appears in messages.
    */
   background(name: string, task: BackgroundTask): void;
 }

@@ -40,10 +40,23 @@ export default defineFilter(() => {
     }
   }
 
+  /** Writes the filesystem back and closes its shared context; logs a failure to write back. */
+  async function unmount(): Promise<void> {
+    const m = mounted;
+    mounted = undefined;
+    if (m === undefined) return;
+    const { next, fs } = await m.catch(() => ({ next: undefined, fs: undefined }));
+    try {
+      await fs?.flush();
+    } catch (e) {
+      host?.log.error(`writing back the filesystem: ${errorMessage(e)}`);
+    }
+    await next?.close();
+  }
+
   return {
     apiVersion: 1,
     name: 'ext2',
-    version: '1.0.0',
     description: 'serve a file from inside an ext2/3/4 filesystem image',
     params: [
       {
@@ -66,6 +79,12 @@ export default defineFilter(() => {
     ready(below, h) {
       backend = below;
       host = h;
+      // Shared contexts close before cleanup hooks run: write the filesystem back
+      // once the last connection has closed, while the context beneath still works.
+      h.background('write back at shutdown', async (signal) => {
+        await new Promise((resolve) => signal.addEventListener('abort', resolve, { once: true }));
+        await unmount();
+      });
     },
     async open(context) {
       let path = file as string;
@@ -81,17 +100,6 @@ export default defineFilter(() => {
       const f = await fs.open(await fs.lookup(path));
       return new Ext2Handle(fs, f);
     },
-    async cleanup() {
-      const m = mounted;
-      mounted = undefined;
-      if (m === undefined) return;
-      const { next, fs } = await m.catch(() => ({ next: undefined, fs: undefined }));
-      try {
-        await fs?.flush();
-      } catch (e) {
-        host?.log.error(`writing back the filesystem: ${errorMessage(e)}`);
-      }
-      await next?.close();
-    },
+    cleanup: unmount,
   };
 });

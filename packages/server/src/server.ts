@@ -284,9 +284,9 @@ export class NbdServer {
 
   /**
    * Stops accepting; from then on no context opens anywhere. Lets requests
-   * in flight finish and background tasks stop, closes every connection's
-   * contexts, then the shared contexts (outermost first), then runs the
-   * cleanup hooks (outermost first). Idempotent.
+   * in flight finish and closes every connection's contexts; then stops the
+   * background tasks and waits for them, closes the shared contexts
+   * (outermost first), and runs the cleanup hooks (outermost first). Idempotent.
    */
   close(): Promise<void> {
     this.closing ??= (async () => {
@@ -297,7 +297,8 @@ export class NbdServer {
       this.abort.abort();
       for (const c of this.connections) c.stop();
       const graceful = (async () => {
-        await Promise.all([this.tasks.stop(), ...[...this.connections].map((c) => c.finished)]);
+        await Promise.all([...this.connections].map((c) => c.finished));
+        await this.tasks.stop();
         await this.stack.cleanup();
         const { peak, size } = this.state.budget;
         this.state.log.debug(`buffers: at most ${peak} bytes held at once (limit ${size})`);

@@ -1,9 +1,10 @@
 import { errorMessage, type BackgroundTask, type Logger } from '@nbdkit-ts/core';
 
 /**
- * The layers' background tasks (Host.background). Shutdown aborts their
- * signal and waits for every one to settle before shared contexts close and
- * cleanup hooks run; none starts after that.
+ * The layers' background tasks (Host.background). At shutdown, once the
+ * connections have closed, their signal is aborted and every one is waited
+ * for before shared contexts close and cleanup hooks run; none starts after
+ * that.
  */
 export class BackgroundTasks {
   private readonly abort = new AbortController();
