@@ -21,5 +21,5 @@ export { afterCall, isPromise, type MaybePromise } from './maybe-promise.js';
 export { Mutex } from './mutex.js';
 export type { Backend, ClientInfo, ExportInfo, Next, OpenOptions } from './next.js';
 export { countToBigint, MAX_U32, MAX_U64, toCount, toSafeNumber } from './convert.js';
-export { parseBool, parseSize, type ParamSpec } from './params.js';
+export { isErrnoName, MAX_DELAY_MS, parseBool, parseDelay, parseErrnoName, parseInteger, parseSize, type ParamSpec } from './params.js';
 export type { Plugin } from './plugin.js';

@@ -3,14 +3,6 @@ import { randomBytes } from 'node:crypto';
 /** The largest seed `error-seed` takes. */
 export const MAX_SEED = 0xffff_ffff;
 
-/** Parses `error-seed=N`, an integer from 0 to {@link MAX_SEED}. */
-export function parseSeed(key: string, value: string): number {
-  const v = value.trim();
-  const n = /^\d+$/.test(v) ? Number(v) : NaN;
-  if (!(n <= MAX_SEED)) throw new Error(`${key}=${value}: expected an integer from 0 to ${MAX_SEED}`);
-  return n;
-}
-
 /** A fresh seed from the system's random source. */
 export function randomSeed(): number {
   return randomBytes(4).readUInt32LE(0);

@@ -1,8 +1,6 @@
-import { constants } from 'node:os';
 import { resolve } from 'node:path';
-import { getSystemErrorMap } from 'node:util';
-import { DATA_METHODS, type DataMethods, type ParamSpec } from '@nbdkit-ts/core';
-import { MAX_SEED, parseSeed } from './random.js';
+import { DATA_METHODS, parseErrnoName, parseInteger, type DataMethods, type ParamSpec } from '@nbdkit-ts/core';
+import { MAX_SEED } from './random.js';
 
 /** A data call errors can be injected into. */
 export type Method = keyof DataMethods;
@@ -26,18 +24,6 @@ interface Group {
 
 /** `error`, `error-rate`, `error-file`, and each with a method name after `error-`. */
 const KEY = new RegExp(`^error(?:-(${DATA_METHODS.join('|')}))?(?:-(rate|file))?$`);
-
-/** The errno names this system knows: Node's constants and libuv's names (which add ESHUTDOWN). */
-const ERRNO_NAMES = new Set([...Object.keys(constants.errno), ...[...getSystemErrorMap().values()].map(([name]) => name)].filter((n) => /^E[A-Z0-9]+$/.test(n)));
-
-/** Parses an errno name such as `EIO` (any case); throws a message naming the key otherwise. */
-export function parseErrorName(key: string, value: string): string {
-  const name = value.trim().toUpperCase();
-  if (!ERRNO_NAMES.has(name)) {
-    throw new Error(`${key}=${value}: unknown error name (expected an errno name such as EIO, ENOSPC, EPERM or ESHUTDOWN)`);
-  }
-  return name;
-}
 
 /** Parses a rate: a probability `0..1` or a percentage `0%..100%`. */
 export function parseRate(key: string, value: string): number {
@@ -85,7 +71,7 @@ export class Settings {
   /** Takes one `key=value`; throws a message naming the key when the value is wrong. */
   config(key: string, value: string): void {
     if (key === 'error-seed') {
-      this.seed = parseSeed(key, value);
+      this.seed = parseInteger(key, value, 0, MAX_SEED);
       return;
     }
     const m = KEY.exec(key);
@@ -104,7 +90,7 @@ export class Settings {
         group.file = parseFile(key, value);
         break;
       default:
-        group.error = parseErrorName(key, value);
+        group.error = parseErrnoName(key, value);
     }
   }
 

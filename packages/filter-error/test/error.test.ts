@@ -140,8 +140,8 @@ print(out)
   });
 
   it.each([
-    ['error=EFOO', 'error=EFOO: unknown error name'],
-    ['error-pread=nope', 'error-pread=nope: unknown error name'],
+    ['error=EFOO', 'error=EFOO: "EFOO" is not an errno name (such as EIO, ENOSPC, EPERM or ESHUTDOWN)'],
+    ['error-pread=nope', 'error-pread=nope: "NOPE" is not an errno name'],
     ['error-rate=2', 'error-rate=2: rate is out of range'],
     ['error-rate=150%', 'error-rate=150%: rate is out of range'],
     ['error-rate=-1', 'error-rate=-1: expected a rate such as 0.1 or 10%'],
@@ -149,8 +149,8 @@ print(out)
     ['error-zero-rate=10%%', 'error-zero-rate=10%%: expected a rate'],
     ['error-file=', 'error-file=: expected a file name'],
     ['error-cache-file=', 'error-cache-file=: expected a file name'],
-    ['error-seed=abc', 'error-seed=abc: expected an integer from 0 to 4294967295'],
-    ['error-seed=4294967296', 'error-seed=4294967296: expected an integer from 0 to 4294967295'],
+    ['error-seed=abc', 'error-seed=abc: expected a whole number from 0 to 4294967295'],
+    ['error-seed=4294967296', 'error-seed=4294967296: expected a whole number from 0 to 4294967295'],
     ['error-flush-rate=x', 'error-flush-rate=x: expected a rate'],
     ['error-write-rate=1', 'unknown parameter "error-write-rate"'],
   ])('%s is refused: %s', async (param, message) => {

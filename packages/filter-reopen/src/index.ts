@@ -12,7 +12,6 @@ export default defineFilter<FilterHandle>(() => {
   return {
     apiVersion: 1,
     name: 'reopen',
-    version: '1.0.0',
     description: 'retry failed requests on a freshly opened context',
     params: Settings.params,
     concurrency: 'parallel',

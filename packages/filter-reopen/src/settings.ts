@@ -1,43 +1,29 @@
-import { parseBool, type ParamSpec } from '@nbdkit-ts/core';
+import { isErrnoName, MAX_DELAY_MS, parseBool, parseDelay, parseInteger, type ParamSpec } from '@nbdkit-ts/core';
 
-/** The longest delay a timer can wait (setTimeout's limit, about 24.8 days), in milliseconds. */
-export const MAX_DELAY_MS = 2 ** 31 - 1;
-
-/** Parses `retries=N`: a whole number, 0 to turn retrying off. */
-export function parseRetries(key: string, value: string): number {
-  const v = value.trim();
-  const n = /^\d+$/.test(v) ? Number(v) : NaN;
-  if (!Number.isSafeInteger(n)) throw new Error(`${key}=${value}: expected a whole number of retries (0 turns retrying off)`);
-  return n;
-}
-
-/**
- * Parses a delay: seconds (`2`, `0.5`, `2s`) or milliseconds (`500ms`), more
- * than 0 and at most {@link MAX_DELAY_MS}. Returns milliseconds.
- */
-export function parseDelay(key: string, value: string): number {
-  const m = /^\s*(\d+(?:\.\d*)?|\.\d+)\s*(ms|s)?\s*$/.exec(value);
-  if (m === null) throw new Error(`${key}=${value}: expected a delay in seconds (2, 0.5, 2s) or milliseconds (500ms)`);
-  const ms = Number(m[1]) * (m[2] === 'ms' ? 1 : 1000);
-  if (ms <= 0) throw new Error(`${key}=${value}: the delay must be more than 0`);
-  if (ms > MAX_DELAY_MS) throw new Error(`${key}=${value}: the delay must be at most ${MAX_DELAY_MS / 1000} seconds`);
-  return ms;
-}
+/** The most retries one request may be given. */
+const MAX_RETRIES = 1_000_000;
 
 /**
  * Parses `retry-errors=EIO,ESHUTDOWN,...` (any case), or `all`. Returns the
- * set of codes, or undefined for all. A name is any errno-style code (E
- * followed by capitals and digits): the codes a layer's errors can carry.
+ * set of codes, or undefined for all.
  */
 export function parseErrorList(key: string, value: string): ReadonlySet<string> | undefined {
-  const names = value.split(',').map((n) => n.trim().toUpperCase());
-  if (names.length === 1 && names[0] === 'ALL') return undefined;
-  for (const n of names) {
-    if (!/^E[A-Z0-9]+$/.test(n)) {
-      throw new Error(`${key}=${value}: "${n}" is not an errno name (expected a list such as EIO,ESHUTDOWN, or all)`);
-    }
-  }
-  return new Set(names);
+  const names = value.split(',');
+  if (names.length === 1 && names[0]?.trim().toLowerCase() === 'all') return undefined;
+  return new Set(
+    names.map((n) => {
+      const name = n.trim().toUpperCase();
+      if (!isErrnoName(name)) throw new Error(`${key}=${value}: "${name}" is not an errno name (such as EIO, ENOSPC, EPERM or ESHUTDOWN)`);
+      return name;
+    }),
+  );
+}
+
+/** Parses `retry-delay=`: a delay (core's parseDelay) of more than 0. Returns milliseconds. */
+function parseRetryDelay(key: string, value: string): number {
+  const ms = parseDelay(key, value);
+  if (ms <= 0) throw new Error(`${key}=${value}: the delay must be more than 0`);
+  return ms;
 }
 
 /** The filter's parameters; nbdkit's retry-filter names are kept. */
@@ -65,10 +51,10 @@ export class Settings {
   config(key: string, value: string): void {
     switch (key) {
       case 'retries':
-        this.retries = parseRetries(key, value);
+        this.retries = parseInteger(key, value, 0, MAX_RETRIES);
         break;
       case 'retry-delay':
-        this.delayMs = parseDelay(key, value);
+        this.delayMs = parseRetryDelay(key, value);
         break;
       case 'retry-exponential':
         this.exponential = parseBool(key, value);

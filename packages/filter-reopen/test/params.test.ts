@@ -18,18 +18,18 @@ describe('filter-reopen parameters', () => {
     run(process.execPath, [cliPath(), '-f', '-U', join(dir, 'never.sock'), '--filter=reopen', 'file', disk, ...params]);
 
   it.each([
-    ['retries=abc', 'reopen: retries=abc: expected a whole number of retries (0 turns retrying off)'],
-    ['retries=-1', 'reopen: retries=-1: expected a whole number of retries'],
-    ['retries=1.5', 'reopen: retries=1.5: expected a whole number of retries'],
+    ['retries=abc', 'reopen: retries=abc: expected a whole number from 0 to 1000000'],
+    ['retries=-1', 'reopen: retries=-1: expected a whole number from 0 to 1000000'],
+    ['retries=1.5', 'reopen: retries=1.5: expected a whole number from 0 to 1000000'],
     ['retry-delay=0', 'reopen: retry-delay=0: the delay must be more than 0'],
     ['retry-delay=0ms', 'reopen: retry-delay=0ms: the delay must be more than 0'],
-    ['retry-delay=abc', 'reopen: retry-delay=abc: expected a delay in seconds (2, 0.5, 2s) or milliseconds (500ms)'],
+    ['retry-delay=abc', 'reopen: retry-delay=abc: expected a delay in seconds (2, 0.5, 2s), milliseconds (500ms), microseconds (500us) or nanoseconds (500ns)'],
     ['retry-delay=5m', 'reopen: retry-delay=5m: expected a delay in seconds'],
     ['retry-delay=-1', 'reopen: retry-delay=-1: expected a delay in seconds'],
     ['retry-delay=3000000', 'reopen: retry-delay=3000000: the delay must be at most 2147483.647 seconds'],
     ['retry-exponential=maybe', 'reopen: retry-exponential=maybe: expected a boolean'],
     ['retry-readonly=2', 'reopen: retry-readonly=2: expected a boolean'],
-    ['retry-errors=EIO,oops', 'reopen: retry-errors=EIO,oops: "OOPS" is not an errno name (expected a list such as EIO,ESHUTDOWN, or all)'],
+    ['retry-errors=EIO,oops', 'reopen: retry-errors=EIO,oops: "OOPS" is not an errno name (such as EIO, ENOSPC, EPERM or ESHUTDOWN)'],
     ['retry-errors=', 'reopen: retry-errors=: "" is not an errno name'],
     ['retry-errors=EIO,,ESHUTDOWN', 'reopen: retry-errors=EIO,,ESHUTDOWN: "" is not an errno name'],
   ])('%s is refused', async (param, message) => {

@@ -1,4 +1,4 @@
-import { parseBool, parseSize, type ParamSpec } from '@nbdkit-ts/core';
+import { parseBool, parseInteger, parseSize, type ParamSpec } from '@nbdkit-ts/core';
 
 /** How the bucket is named in request URLs. */
 export type Addressing = 'path' | 'virtual-host';
@@ -66,12 +66,6 @@ export const PARAMS: readonly ParamSpec[] = [
   { name: 'payload-signing', description: 'hash written data into the request signature (default: yes over http, no over https)' },
 ];
 
-function parseCount(key: string, value: string, min: number, max: number): number {
-  const n = /^\s*\d+\s*$/.test(value) ? Number(value) : NaN;
-  if (!Number.isSafeInteger(n) || n < min || n > max) throw new Error(`${key}=${value}: expected a whole number from ${min} to ${max}`);
-  return n;
-}
-
 /** Checks an object size: a power of two from {@link MIN_OBJECT_SIZE} to {@link MAX_OBJECT_SIZE}. */
 export function checkObjectSize(what: string, size: bigint): number {
   if (size < BigInt(MIN_OBJECT_SIZE) || size > BigInt(MAX_OBJECT_SIZE) || (size & (size - 1n)) !== 0n) {
@@ -106,13 +100,13 @@ export class SettingsBuilder {
         if (value.startsWith('/') || value.endsWith('/')) throw new Error(`${key}=${value}: the key must not start or end with /`);
         break;
       case 'connections':
-        parseCount(key, value, 1, 1024);
+        parseInteger(key, value, 1, 1024);
         break;
       case 'max-attempts':
-        parseCount(key, value, 1, 100);
+        parseInteger(key, value, 1, 100);
         break;
       case 'timeout':
-        parseCount(key, value, 1, 86400);
+        parseInteger(key, value, 1, 86400);
         break;
       case 'payload-signing':
         parseBool(key, value);
@@ -140,9 +134,9 @@ export class SettingsBuilder {
       credentials: this.credentials(),
       size: size === undefined ? undefined : parseSize('size', size),
       objectSize: objectSize === undefined ? undefined : Number(parseSize('object-size', objectSize)),
-      connections: parseCount('connections', v('connections') ?? '16', 1, 1024),
-      maxAttempts: parseCount('max-attempts', v('max-attempts') ?? '5', 1, 100),
-      timeout: parseCount('timeout', v('timeout') ?? '60', 1, 86400),
+      connections: parseInteger('connections', v('connections') ?? '16', 1, 1024),
+      maxAttempts: parseInteger('max-attempts', v('max-attempts') ?? '5', 1, 100),
+      timeout: parseInteger('timeout', v('timeout') ?? '60', 1, 86400),
       payloadSigning: parseBool('payload-signing', v('payload-signing') ?? String(endpoint !== undefined && new URL(endpoint).protocol === 'http:')),
     };
   }

@@ -54,7 +54,7 @@ h.trim(4096, 65536)
   });
 
   it.each([
-    ['fault-error=EBOGUS', 'fault-error=EBOGUS: not an errno name such as EIO or ENOSPC'],
+    ['fault-error=EBOGUS', 'fault-error=EBOGUS: "EBOGUS" is not an errno name (such as EIO, ENOSPC, EPERM or ESHUTDOWN)'],
     ['fault-calls=pread,read', 'fault-calls=pread,read: "read" is not one of pread, pwrite, flush, trim, zero, extents, cache'],
     ['fault-offset=lots', 'fault-offset=lots: expected a size'],
     ['fault-file=', 'fault-file=: expected a file name'],

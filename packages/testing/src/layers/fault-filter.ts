@@ -1,7 +1,6 @@
 import { readFileSync } from 'node:fs';
-import { constants } from 'node:os';
 import { resolve } from 'node:path';
-import { DATA_METHODS, defineFilter, nbdError, parseSize, type Context, type DataMethods, type FilterHandle, type Next } from '@nbdkit-ts/core';
+import { DATA_METHODS, defineFilter, nbdError, parseErrnoName, parseSize, type Context, type DataMethods, type FilterHandle, type Next } from '@nbdkit-ts/core';
 
 type Call = keyof DataMethods;
 
@@ -12,12 +11,6 @@ interface Faults {
   offset: bigint;
   length: bigint | undefined;
   file: string | undefined;
-}
-
-function parseCode(key: string, value: string): string {
-  const code = value.trim().toUpperCase();
-  if (!(code in constants.errno) && code !== 'ESHUTDOWN') throw new Error(`${key}=${value}: not an errno name such as EIO or ENOSPC`);
-  return code;
 }
 
 function parseCalls(key: string, value: string): Set<Call> {
@@ -106,7 +99,7 @@ export default defineFilter<FilterHandle>(() => {
       { name: 'fault-file', description: 'fail only while this file exists; an errno name in it overrides fault-error' },
     ],
     config(key, value) {
-      if (key === 'fault-error') faults.error = parseCode(key, value);
+      if (key === 'fault-error') faults.error = parseErrnoName(key, value);
       else if (key === 'fault-calls') faults.calls = parseCalls(key, value);
       else if (key === 'fault-offset') faults.offset = parseSize(key, value);
       else if (key === 'fault-length') faults.length = parseSize(key, value);
