@@ -130,7 +130,7 @@ async function closedAll(server: ServerProcess, connections: number, timeout = 3
  * each way, and checks that, once the server has closed them all,
  * descriptors and contexts are back where they were (RSS within
  * `rssSlack`), that a new client is served, and that the server shuts down
- * cleanly (exit 0, no context left open). Throws, with what differs, when
+ * cleanly (exit 0, no context left open, no error logged). Throws, with what differs, when
  * one does not hold.
  */
 export async function checkLifecycle(args: readonly string[], options: LifecycleOptions = {}): Promise<LifecycleReport> {
@@ -176,6 +176,8 @@ export async function checkLifecycle(args: readonly string[], options: Lifecycle
     if (status !== 0) wrong.push(`the server exited with ${status}`);
     const leftover = /contexts still open after cleanup.*$/m.exec(server.stderr());
     if (leftover !== null) wrong.push(leftover[0]);
+    const errors = server.stderr().match(/^.*: error: .*$/gm);
+    if (errors !== null) wrong.push(`errors logged: ${errors.slice(0, 5).join(' | ')}`);
     if (wrong.length > 0) throw new Error(`after ${connections} clients (${ways.join(', ')}): ${wrong.join('; ')}`);
     return report;
   } finally {
