@@ -78,6 +78,25 @@ while h.aio_in_flight() > 0:
     });
   });
 
+  it('fio writes with crc32c verification, 16 deep', async () => {
+    await withServer(['rdelay=1ms', 'wdelay=1ms'], async (s) => {
+      const r = await runOk('fio', [
+        '--name=verify',
+        '--ioengine=nbd',
+        `--uri=${s.uri}`,
+        '--rw=randwrite',
+        '--bs=16k',
+        '--iodepth=16',
+        '--size=8M',
+        '--verify=crc32c',
+        '--verify_state_save=0',
+        '--do_verify=1',
+      ]);
+      expect(r.stdout).not.toMatch(/verify: bad|crc32c: verify failed/);
+      expect(r.stderr).not.toMatch(/error|fail/i);
+    });
+  });
+
   it('data passes unchanged: nbdcopy out and back in', async () => {
     await withServer(['rdelay=1ms', 'wdelay=1ms'], async (s) => {
       const out = join(dir, 'copy.img');

@@ -76,6 +76,25 @@ describe('sequential reads', () => {
     });
   });
 
+  it('fio writes sequentially and verifies with sequential reads (prefetched) through the cache, 16 deep', async () => {
+    await withServer(['--filter=cache', '--filter=delay', 'file', disk, 'delay-read=2ms', `cache-dir=${dir}`], async (s) => {
+      const r = await runOk('fio', [
+        '--name=verify',
+        '--ioengine=nbd',
+        `--uri=${s.uri}`,
+        '--rw=write',
+        '--bs=256k',
+        '--iodepth=16',
+        '--size=8M',
+        '--verify=crc32c',
+        '--verify_state_save=0',
+        '--do_verify=1',
+      ]);
+      expect(r.stdout).not.toMatch(/verify: bad|crc32c: verify failed/);
+      expect(r.stderr).not.toMatch(/error|fail/i);
+    });
+  });
+
   it('qemu-img convert reads the whole disk correctly through readahead, cache and a slow disk', async () => {
     await withServer(['--filter=cache', '--filter=delay', 'file', disk, 'delay-read=5ms', `cache-dir=${dir}`], async (s) => {
       const out = join(dir, 'qemu.img');
