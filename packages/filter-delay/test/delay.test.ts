@@ -97,11 +97,14 @@ while h.aio_in_flight() > 0:
     });
   });
 
-  it('data passes unchanged: nbdcopy out and back in', async () => {
+  it('data passes unchanged: nbdcopy and qemu-img out, nbdcopy back in', async () => {
     await withServer(['rdelay=1ms', 'wdelay=1ms'], async (s) => {
       const out = join(dir, 'copy.img');
       await runOk('nbdcopy', [s.uri, out]);
       expect(readFileSync(out).equals(readFileSync(disk))).toBe(true);
+      const qemuOut = join(dir, 'qemu.img');
+      await runOk('qemu-img', ['convert', '-f', 'raw', '-O', 'raw', s.uri, qemuOut]);
+      expect(readFileSync(qemuOut).equals(readFileSync(disk))).toBe(true);
       const back = randomBytes(8 << 20);
       writeFileSync(out, back);
       await runOk('nbdcopy', [out, s.uri]);
