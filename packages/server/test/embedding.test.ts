@@ -1,9 +1,10 @@
 import { rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { API_VERSION, defineFilter, definePlugin, nbdError, type Next } from '@nbdkit-ts/core';
 import { NBDSH_EXPECT_ERROR, nbdsh, run, tempDir } from '@nbdkit-ts/testing';
-import { createServer, type NbdServer } from '../src/index.js';
+import { createServer } from '../src/index.js';
+import { useEmbeddedServers } from './embedded-servers.js';
 import { memoryPlugin } from './memory-plugin.js';
 
 const PRELUDE = `
@@ -11,18 +12,7 @@ ${NBDSH_EXPECT_ERROR}h.set_strict_mode(0)
 `;
 
 describe('the embedding API', () => {
-  const cleanups: (() => Promise<void> | void)[] = [];
-  afterEach(async () => {
-    for (const c of cleanups.splice(0).reverse()) await c();
-  });
-
-  async function serve(server: NbdServer): Promise<string> {
-    const dir = tempDir();
-    const address = await server.listen({ socket: join(dir, 's') });
-    cleanups.push(() => rmSync(dir, { recursive: true, force: true }));
-    cleanups.push(() => server.close());
-    return address.uri;
-  }
+  const { serve, later } = useEmbeddedServers();
 
   it('serves a plugin object; hooks run in nbdkit order; close runs cleanup', async () => {
     const { def, calls, data } = memoryPlugin();
@@ -48,7 +38,7 @@ describe('the embedding API', () => {
 
   it('two servers in one process keep their own configuration', async () => {
     const dir = tempDir();
-    cleanups.push(() => rmSync(dir, { recursive: true, force: true }));
+    later(() => rmSync(dir, { recursive: true, force: true }));
     const a = join(dir, 'a.img');
     const b = join(dir, 'b.img');
     await run('truncate', ['-s', '1M', a]);
@@ -106,7 +96,7 @@ while h.aio_in_flight() > 0:
       const { def, calls } = memoryPlugin({ concurrency, readDelay: 50 });
       const uri = await serve(await createServer({ plugin: def }));
       const barrier = tempDir();
-      cleanups.push(() => rmSync(barrier, { recursive: true, force: true }));
+      later(() => rmSync(barrier, { recursive: true, force: true }));
       await Promise.all(Array.from({ length: connections }, (_, i) => nbdsh(uri, script(barrier, i, connections))));
       return calls.maxActive;
     };

@@ -1,9 +1,8 @@
-import { rmSync } from 'node:fs';
-import { join } from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { API_VERSION, defineFilter, definePlugin, errorCode, errorMessage, type Backend, type Context, type Host, type Next } from '@nbdkit-ts/core';
-import { nbdsh, run, tempDir } from '@nbdkit-ts/testing';
-import { createServer, type NbdServer } from '../src/index.js';
+import { nbdsh, run } from '@nbdkit-ts/testing';
+import { createServer } from '../src/index.js';
+import { useEmbeddedServers } from './embedded-servers.js';
 import { memoryPlugin } from './memory-plugin.js';
 
 /** What a test filter learnt, outside the calls the server made. */
@@ -14,18 +13,7 @@ interface Seen {
 }
 
 describe('contexts end with their scope', () => {
-  const cleanups: (() => Promise<void> | void)[] = [];
-  afterEach(async () => {
-    for (const c of cleanups.splice(0).reverse()) await c();
-  });
-
-  async function serve(server: NbdServer): Promise<string> {
-    const dir = tempDir();
-    const address = await server.listen({ socket: join(dir, 's') });
-    cleanups.push(() => rmSync(dir, { recursive: true, force: true }));
-    cleanups.push(() => server.close());
-    return address.uri;
-  }
+  const { serve, later } = useEmbeddedServers();
 
   const opened = (events: readonly string[]) => events.filter((e) => e === 'open ').length;
   const closed = (events: readonly string[]) => events.filter((e) => e === 'close').length;
@@ -261,7 +249,7 @@ h2.pread(1, 0)
       },
     });
     const server = await createServer({ plugin: slow, filters: [keeper] });
-    cleanups.push(() => server.close());
+    later(() => server.close());
     const abort = new AbortController();
     const opening = (seen.backend as Backend).open({ shared: true, signal: abort.signal });
     abort.abort();
