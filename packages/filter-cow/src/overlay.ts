@@ -38,11 +38,6 @@ export class Overlay {
     this.bs = BigInt(settings.blockSize);
   }
 
-  /** Bytes the block map holds now. */
-  get mapBytes(): number {
-    return this.map.bytes;
-  }
-
   private block(offset: bigint): number {
     return Number(offset / this.bs);
   }
@@ -72,24 +67,22 @@ export class Overlay {
     return this.lock.run(this.block(from), this.block(to - 1n), section);
   }
 
-  async pread(base: Next, buf: Uint8Array, offset: bigint): Promise<void> {
-    const copy = copiesOnRead(this.settings);
+  pread(base: Next, buf: Uint8Array, offset: bigint): Promise<void> {
+    return this.read(base, buf, offset, copiesOnRead(this.settings));
+  }
+
+  /** Reads each run from where it is; with `copy`, runs still beneath are copied into the overlay first. */
+  private async read(base: Next, buf: Uint8Array, offset: bigint, copy: boolean): Promise<void> {
     for (const run of this.runs(offset, offset + BigInt(buf.length))) {
       const piece = buf.subarray(Number(run.from - offset), Number(run.to - offset));
       if (run.state === BlockState.BASE && copy) {
         await this.locked(run.from, run.to, async () => {
           await this.copyUp(base, run.from, run.to);
-          await this.readUnlocked(base, piece, run.from);
+          await this.read(base, piece, run.from, false);
         });
       } else {
         await this.readRun(base, run.state, piece, run.from);
       }
-    }
-  }
-
-  private async readUnlocked(base: Next, buf: Uint8Array, offset: bigint): Promise<void> {
-    for (const run of this.runs(offset, offset + BigInt(buf.length))) {
-      await this.readRun(base, run.state, buf.subarray(Number(run.from - offset), Number(run.to - offset)), run.from);
     }
   }
 
