@@ -6,7 +6,7 @@
  *
  * @packageDocumentation
  */
-import { defineFilter, Mutex, type FilterHandle, type Next } from '@nbdkit-ts/core';
+import { defineFilter, Mutex, type FilterHandle, type MaybePromise, type Next } from '@nbdkit-ts/core';
 import { Scanner } from './scanner.js';
 import { applyParam, defaultSettings, PARAMS } from './settings.js';
 
@@ -44,16 +44,19 @@ export default defineFilter<FilterHandle>(() => {
 });
 
 /**
- * A connection's handle: reads of the scanned export move the scan, and every
- * call beneath takes the scanner's lock when there is one.
+ * A connection's handle: reads of the scanned export move the scan; when the
+ * scan takes turns with the clients, every call beneath takes the scanner's
+ * lock, and otherwise the other calls pass through.
  */
 function scanHandle(scanner: Scanner, next: Next, scanned: boolean, close: () => void): FilterHandle {
-  const below = <T>(call: () => T | Promise<T>) => scanner.below(call);
+  const below = <T>(call: () => MaybePromise<T>) => scanner.below(call);
+  const pread: FilterHandle['pread'] = (buf, offset, flags) => {
+    if (scanned) scanner.readTo(offset + BigInt(buf.length));
+    return below(() => next.pread(buf, offset, flags));
+  };
+  if (!scanner.takesTurns) return { pread, close };
   return {
-    pread(buf, offset, flags) {
-      if (scanned) scanner.readTo(offset + BigInt(buf.length));
-      return below(() => next.pread(buf, offset, flags));
-    },
+    pread,
     pwrite: (buf, offset, flags) => below(() => next.pwrite(buf, offset, flags)),
     flush: (flags) => below(() => next.flush(flags)),
     trim: (count, offset, flags) => below(() => next.trim(count, offset, flags)),

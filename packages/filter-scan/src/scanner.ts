@@ -39,6 +39,11 @@ export class Scanner {
     this.wake?.();
   }
 
+  /** Whether the scan and the clients take turns under a lock. */
+  get takesTurns(): boolean {
+    return this.lock !== undefined;
+  }
+
   /** Runs `call` on the layer beneath, under the lock when there is one. */
   below<T>(call: () => MaybePromise<T>): MaybePromise<T> {
     return this.lock === undefined ? call() : this.lock.run(call);
