@@ -147,6 +147,40 @@ describe('the scan filter', () => {
     }
   }, 120_000);
 
+  it('fio writes with verification and qemu-img reads through a cow overlay that the scan fills again and again meanwhile', async () => {
+    const image = join(dir, 'cow-base.img');
+    writeFileSync(image, randomBytes(32 * MiB));
+    const before = sha(readFileSync(image));
+    const args = ['-v', `--filter=${FILTER}`, '--filter=cow', 'file', image, 'cow-on-cache=true', 'scan-forever=true', 'scan-size=64K'];
+    const server = await startServer(args, { env: { TMPDIR: dir } });
+    try {
+      const r = await runOk('fio', [
+        '--name=verify',
+        '--ioengine=nbd',
+        `--uri=${server.uri}`,
+        '--rw=randwrite',
+        '--bs=12k',
+        '--iodepth=16',
+        '--numjobs=4',
+        '--size=6M',
+        '--offset_increment=8M',
+        '--verify=crc32c',
+        '--verify_state_save=0',
+        '--do_verify=1',
+        '--group_reporting',
+      ]);
+      expect(r.stdout).not.toMatch(/verify: bad|crc32c: verify failed/);
+      expect(r.stderr).not.toMatch(/error|fail/i);
+      const out = join(dir, 'cow-out.img');
+      await runOk('qemu-img', ['convert', '-f', 'raw', '-O', 'raw', server.uri, out]);
+      await runOk('qemu-img', ['compare', '-f', 'raw', '-F', 'raw', out, server.uri]);
+      expect(count(server.stderr(), FINISHED)).toBeGreaterThan(0);
+    } finally {
+      await stopped(server);
+    }
+    expect(sha(readFileSync(image))).toBe(before);
+  }, 120_000);
+
   it('a scan the layer beneath fails is logged and ends; clients are still served', async () => {
     const server = await startServer([`--filter=${FILTER}`, `--filter=${FAULT_FILTER}`, MEMORY_PLUGIN, '16M', 'fault-calls=cache', 'fault-offset=4M']);
     try {
