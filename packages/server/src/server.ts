@@ -149,7 +149,7 @@ export class NbdServer {
     const logOptions = { verbose, sink: options.logSink };
     const log = createLogger('', logOptions);
     const limits = limitsFrom(options);
-    const tls = loadTls(options.tls ?? { mode: 'off' });
+    const tls = await loadTls(options.tls ?? { mode: 'off' });
     const abort = new AbortController();
     const tasks = new BackgroundTasks();
     const load = async (kind: 'plugin' | 'filter', x: PluginDefinition | FilterDefinition | string) =>

@@ -48,12 +48,13 @@ describe('what start-up loads and runs', () => {
     return { r, modules: readFileSync(imports, 'utf8').trim().split('\n'), npmRan: existsSync(npmRan) };
   }
 
-  it('serving a file with --run loads the file plugin, neither other layers nor the S3 SDK nor --help and --list, and runs no npm', async () => {
+  it('serving a file with --run loads the file plugin, neither other layers nor the S3 SDK nor --help and --list nor node:tls, and runs no npm', async () => {
     const { r, modules, npmRan } = await traced('file', ['-U', '-', 'file', image, '--run', 'nbdinfo --size "$uri"']);
     expect(r.status, r.stderr).toBe(0);
     expect(modules.some((m) => m.includes('/plugin-file/'))).toBe(true);
     expect(modules.filter((m) => /\/(packages|@nbdkit-ts)\/(plugin|filter)-(?!file\/)|@aws-sdk|@smithy/.test(m))).toEqual([]);
     expect(modules.filter((m) => /\/cli\/(help|list)\.js$/.test(m))).toEqual([]);
+    expect(modules).not.toContain('node:tls');
     expect(npmRan).toBe(false);
   });
 

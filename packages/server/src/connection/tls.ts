@@ -2,7 +2,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import type { Socket } from 'node:net';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
-import { createSecureContext, createServer as createTlsServer, type TlsOptions as NodeTlsOptions, type TLSSocket } from 'node:tls';
+import type { TlsOptions as NodeTlsOptions, TLSSocket } from 'node:tls';
 import { errorMessage } from '@nbdkit-ts/core';
 import { ProtocolError } from '../protocol/requests.js';
 
@@ -27,6 +27,8 @@ export interface TlsSetup {
   readonly verifyPeer: boolean;
   /** Options of the tls.Server that runs each session's handshake. */
   readonly options: NodeTlsOptions;
+  /** Node's TLS module, loaded only when TLS is on (it costs start-up time). */
+  readonly tls: typeof import('node:tls');
 }
 
 /** The TLS settings are wrong; the message names the option. */
@@ -46,7 +48,7 @@ export function defaultCertificateDirs(): string[] {
 const PSK_CIPHERS = 'ECDHE-PSK-AES256-CBC-SHA384:ECDHE-PSK-AES128-CBC-SHA256:DHE-PSK-AES256-GCM-SHA384:DHE-PSK-AES128-GCM-SHA256:PSK-AES256-GCM-SHA384:PSK-AES128-GCM-SHA256';
 
 /** Reads the certificates or the PSK file; throws TlsConfigError naming the option at fault. */
-export function loadTls(o: TlsOptions): TlsSetup | undefined {
+export async function loadTls(o: TlsOptions): Promise<TlsSetup | undefined> {
   if (o.mode === 'off') {
     for (const [name, v] of [
       ['--tls-certificates', o.certificates],
@@ -57,6 +59,7 @@ export function loadTls(o: TlsOptions): TlsSetup | undefined {
     }
     return undefined;
   }
+  const tls = await import('node:tls');
   if (o.psk !== undefined) {
     if (o.certificates !== undefined) throw new TlsConfigError('--tls-psk and --tls-certificates cannot be used together');
     if (o.verifyPeer === true) throw new TlsConfigError('--tls-verify-peer is for certificates; with --tls-psk every client proves its key');
@@ -65,6 +68,7 @@ export function loadTls(o: TlsOptions): TlsSetup | undefined {
       mode: o.mode,
       kind: 'psk',
       verifyPeer: false,
+      tls,
       options: {
         minVersion: 'TLSv1.2',
         ciphers: PSK_CIPHERS,
@@ -97,11 +101,11 @@ export function loadTls(o: TlsOptions): TlsSetup | undefined {
     rejectUnauthorized: verifyPeer,
   };
   try {
-    createSecureContext(options);
+    tls.createSecureContext(options);
   } catch (e) {
     throw new TlsConfigError(`--tls-certificates=${dir}: ${errorMessage(e)}`, { cause: e });
   }
-  return { mode: o.mode, kind: 'x509', verifyPeer, options };
+  return { mode: o.mode, kind: 'x509', verifyPeer, options, tls };
 }
 
 /** Parses a PSK file: `username:hexkey` lines, as GnuTLS's psktool writes them. */
@@ -138,7 +142,7 @@ function tlsReason(e: unknown): string {
  * Throws ProtocolError when the handshake fails or the client is refused.
  */
 export function startTls(raw: Socket, setup: TlsSetup): Promise<TLSSocket> {
-  const server = createTlsServer(setup.options);
+  const server = setup.tls.createServer(setup.options);
   return new Promise<TLSSocket>((resolve, reject) => {
     const onClose = () => reject(new ProtocolError('TLS handshake failed: the client closed the connection'));
     raw.once('close', onClose);
