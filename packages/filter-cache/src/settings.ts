@@ -1,6 +1,6 @@
 import { statSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { parseBool, parseSize, type ParamSpec } from '@nbdkit-ts/core';
+import { parseBool, parseInteger, parseSize, type ParamSpec } from '@nbdkit-ts/core';
 
 /** What happens to writes (`cache=`). */
 export type CacheMode = 'writeback' | 'writethrough' | 'unsafe';
@@ -22,13 +22,6 @@ export const PARAMS: readonly ParamSpec[] = [
   { name: 'cache-on-read', description: 'true, false (default) or /PATH: also keep what reads fetch (while /PATH exists)' },
   { name: 'cache-dir', description: 'folder of the cache file (default $TMPDIR, else /var/tmp)' },
 ];
-
-function parsePercent(key: string, value: string): number {
-  const v = value.trim();
-  const n = /^\d+$/.test(v) ? Number(v) : NaN;
-  if (!(n > 0 && n < 100)) throw new Error(`${key}=${value}: expected a whole percentage from 1 to 99`);
-  return n;
-}
 
 function parseDir(key: string, value: string): string {
   const dir = resolve(value);
@@ -74,10 +67,10 @@ export class Settings {
         if (this.maxSize === 0n) throw new Error(`${key}=${value}: the cache must be able to hold something`);
         return;
       case 'cache-high-threshold':
-        this.highPercent = parsePercent(key, value);
+        this.highPercent = parseInteger(key, value, 1, 99);
         return;
       case 'cache-low-threshold':
-        this.lowPercent = parsePercent(key, value);
+        this.lowPercent = parseInteger(key, value, 1, 99);
         return;
       case 'cache-on-read':
         if (value.startsWith('/')) this.onRead = value;

@@ -1,5 +1,4 @@
-import { parseBool, type ParamSpec } from '@nbdkit-ts/core';
-import { parseDuration } from './duration.js';
+import { parseBool, parseDelay, type ParamSpec } from '@nbdkit-ts/core';
 
 /** The delayed events, each with its own delay in milliseconds. */
 export interface Delays {
@@ -13,7 +12,7 @@ export interface Delays {
   close: number;
 }
 
-const UNITS = 'seconds (2, 0.5), milliseconds (100ms) or microseconds (500us)';
+const UNITS = 'seconds (2, 0.5), milliseconds (100ms), microseconds (500us) or nanoseconds (500ns)';
 
 /** The parameters of the filter, with nbdkit's names. */
 export const PARAMS: readonly ParamSpec[] = [
@@ -42,7 +41,7 @@ export class Settings {
       this.fastZero = parseBool(key, value);
       return;
     }
-    const ms = parseDuration(key, value);
+    const ms = parseDelay(key, value);
     const d = this.delays;
     switch (key) {
       case 'rdelay':

@@ -160,7 +160,7 @@ describe('parameters', () => {
   const serve = (...params: string[]) => run(process.execPath, [cliPath(), '-f', '-U', join(dir, 'never.sock'), '--filter=delay', 'file', disk, ...params]);
 
   it.each([
-    ['delay-read=2x', 'delay: delay-read=2x: expected a delay in seconds (2, 0.5), milliseconds (100ms) or microseconds (500us)'],
+    ['delay-read=2x', 'delay: delay-read=2x: expected a delay in seconds (2, 0.5, 2s), milliseconds (500ms), microseconds (500us) or nanoseconds (500ns)'],
     ['rdelay=-1', 'delay: rdelay=-1: expected a delay in seconds'],
     ['wdelay=', 'delay: wdelay=: expected a delay in seconds'],
     ['delay-close=5m', 'delay: delay-close=5m: expected a delay in seconds'],
