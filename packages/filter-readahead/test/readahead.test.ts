@@ -77,7 +77,10 @@ describe('sequential reads', () => {
   });
 
   it('fio writes sequentially and verifies with sequential reads (prefetched) through the cache, 16 deep', async () => {
-    await withServer(['--filter=cache', '--filter=delay', 'file', disk, 'delay-read=2ms', `cache-dir=${dir}`], async (s) => {
+    // A disk of its own: the other tests compare theirs with what it held at the start.
+    const scratch = join(dir, 'fio.img');
+    writeFileSync(scratch, Buffer.alloc(16 * MiB));
+    await withServer(['--filter=cache', '--filter=delay', 'file', scratch, 'delay-read=2ms', `cache-dir=${dir}`], async (s) => {
       const r = await runOk('fio', [
         '--name=verify',
         '--ioengine=nbd',
