@@ -30,7 +30,8 @@ export interface Context extends ConnectionInfo {
   /**
    * Opens a context on the layer beneath and associates it with the
    * connection (what a filter without an open hook gets). Options default to
-   * the connection's export name and read-only state.
+   * this context's export name and read-only state: the connection's, or
+   * those this context was opened with (a shared context, another export).
    */
   openNext(options?: Omit<OpenOptions, 'shared'>): Promise<Next>;
   /**

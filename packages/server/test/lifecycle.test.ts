@@ -276,4 +276,29 @@ h2.pread(1, 0)
     expect(lines).toContain('nbdkit-ts: tasks: error: background task broken: disk on fire');
     expect(() => (hosts[0] as Host).background('late', () => Promise.resolve())).toThrow('background task late: not started, the server is shutting down');
   });
+
+  it("openNext defaults to its own context's export name and read-only state, also in a shared context", async () => {
+    const opened: string[] = [];
+    const plugin = definePlugin({
+      apiVersion: API_VERSION,
+      name: 'recorder',
+      open: (info) => {
+        opened.push(`${info.exportName} ${info.readonly ? 'ro' : 'rw'}`);
+        return { capabilities: () => ({ size: 512n }), pread: (b: Uint8Array) => void b.fill(0) };
+      },
+    });
+    // The middle filter has no open hook: it gets openNext() with the defaults.
+    const middle = defineFilter({ apiVersion: API_VERSION, name: 'middle' });
+    const outer = defineFilter({
+      apiVersion: API_VERSION,
+      name: 'outer',
+      ready: async (backend) => {
+        const next = await backend.open({ shared: true, exportName: 'other', readonly: true });
+        await next.close();
+      },
+    });
+    const server = await createServer({ plugin, filters: [outer, middle] });
+    await server.close();
+    expect(opened).toEqual(['other ro']);
+  });
 });

@@ -29,7 +29,8 @@ export class FilterContext implements Context, Associated {
   }
 
   async openNext(options: Omit<OpenOptions, 'shared'> = {}): Promise<Next> {
-    const next = await this.backend.open(options);
+    // Defaults from this context, which may have been opened for another export or read-only.
+    const next = await this.backend.open({ ...options, exportName: options.exportName ?? this.exportName, readonly: options.readonly ?? this.readonly });
     const previous = this.setNext(next);
     await previous?.close();
     return next;
