@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { MAX_DELAY_MS, Mutex, parseDelay, parseErrnoName, parseInteger } from '../src/index.js';
+import { MAX_DELAY_MS, parseDelay, parseErrnoName, parseInteger } from '../src/index.js';
 
 describe('the parsing kit', () => {
   it('parseInteger: decimal or 0x, within the range, else a message naming key, value and range', () => {
@@ -20,26 +20,5 @@ describe('the parsing kit', () => {
   it('parseErrnoName: any case; unknown names refused', () => {
     expect(['eio', 'ESHUTDOWN', ' enotsup '].map((v) => parseErrnoName('e', v))).toEqual(['EIO', 'ESHUTDOWN', 'ENOTSUP']);
     expect(() => parseErrnoName('e', 'EIOO')).toThrow('e=EIOO: "EIOO" is not an errno name (such as EIO, ENOSPC, EPERM or ESHUTDOWN)');
-  });
-});
-
-describe('Mutex', () => {
-  it('runs sections one at a time, in order, and a failing one releases the lock', async () => {
-    const m = new Mutex();
-    const seen: string[] = [];
-    let inside = 0;
-    const section = (name: string, fail = false) =>
-      m.run(async () => {
-        inside++;
-        expect(inside).toBe(1);
-        seen.push(name);
-        await Promise.resolve();
-        inside--;
-        if (fail) throw new Error(name);
-        return name;
-      });
-    const results = await Promise.allSettled([section('a'), section('b', true), section('c'), m.run(() => 'd')]);
-    expect(seen).toEqual(['a', 'b', 'c']);
-    expect(results.map((r) => r.status)).toEqual(['fulfilled', 'rejected', 'fulfilled', 'fulfilled']);
   });
 });

@@ -1,6 +1,5 @@
 import { existsSync } from 'node:fs';
-import { ExtentList, ExtentType, Flag, toSafeNumber, type Backend, type Capabilities, type Flags, type Host, type Next } from '@nbdkit-ts/core';
-import { BlockLock } from './block-lock.js';
+import { ExtentList, ExtentType, Flag, RangeLock, toSafeNumber, type Backend, type Capabilities, type Flags, type Host, type Next } from '@nbdkit-ts/core';
 import { BlockStates, State } from './block-states.js';
 import { BufferPool } from './buffer-pool.js';
 import { Limiter } from './limiter.js';
@@ -28,7 +27,7 @@ interface Part {
  * which it fills itself and writes back.
  */
 export class Cache {
-  private readonly lock = new BlockLock();
+  private readonly lock = new RangeLock();
   private readonly size: number;
   private readonly blockSize: number;
   private zeroes: Uint8Array | undefined;

@@ -1,7 +1,6 @@
-import { ExtentList, ExtentType, Flag, toCount, type Flags, type Next } from '@nbdkit-ts/core';
+import { ExtentList, ExtentType, Flag, RangeLock, toCount, type Flags, type Next } from '@nbdkit-ts/core';
 import { BlockMap, BlockState } from './block-map.js';
 import type { OverlayFile } from './overlay-file.js';
-import { RangeLock } from './range-lock.js';
 import { copiesOnRead, type Settings } from './settings.js';
 
 /** Bytes read from the disk beneath at once when blocks are copied into the overlay. */

@@ -7,7 +7,9 @@ interface Held {
 /**
  * A lock per block, taken for a range of blocks at once: a section runs once
  * no other section holds any block of its range. Sections on disjoint
- * ranges run at the same time.
+ * ranges run at the same time. For a filter that keeps per-block state
+ * (an overlay's copy-up, a cache's fills, write-backs and reclaim) which
+ * concurrent requests must never interleave on.
  */
 export class RangeLock {
   private readonly held = new Set<Held>();
