@@ -32,11 +32,6 @@ export class SparseStore implements Store {
 
   constructor(readonly size: bigint) {}
 
-  /** Bytes of memory the pages take. */
-  get allocated(): number {
-    return this.pages.size * PAGE_SIZE;
-  }
-
   read(buf: Uint8Array, offset: bigint): void {
     pages.each(offset, buf.length, (n, within, length, done) => {
       const page = this.pages.get(n);
