@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { Mutex, RangeLock } from '../src/index.js';
+import { Mutex, RangeLock, Semaphore } from '../src/index.js';
 
 describe('Mutex', () => {
   it('runs sections one at a time, in order, and a failing one releases the lock', async () => {
@@ -49,5 +49,27 @@ describe('RangeLock', () => {
     expect(overlaps).toEqual([]);
     expect(sawTogether).toEqual([true]);
     expect(results.map((r) => r.status)).toEqual(['rejected', 'fulfilled', 'fulfilled', 'fulfilled']);
+  });
+});
+
+describe('Semaphore', () => {
+  it('runs at most limit sections at once, in order, and a failure frees its slot', async () => {
+    const s = new Semaphore(2);
+    let inside = 0;
+    let most = 0;
+    const started: number[] = [];
+    const section = (i: number) =>
+      s.run(async () => {
+        started.push(i);
+        most = Math.max(most, ++inside);
+        await new Promise((r) => setTimeout(r, 2));
+        inside--;
+        if (i === 1) throw new Error('one');
+        return i;
+      });
+    const results = await Promise.allSettled([0, 1, 2, 3, 4].map(section));
+    expect(most).toBe(2);
+    expect(started).toEqual([0, 1, 2, 3, 4]);
+    expect(results.filter((r) => r.status === 'rejected')).toHaveLength(1);
   });
 });

@@ -1,8 +1,7 @@
 import { existsSync } from 'node:fs';
-import { ExtentList, ExtentType, Flag, RangeLock, toSafeNumber, type Backend, type Capabilities, type Flags, type Host, type Next } from '@nbdkit-ts/core';
+import { ExtentList, ExtentType, Flag, RangeLock, Semaphore, toSafeNumber, type Backend, type Capabilities, type Flags, type Host, type Next } from '@nbdkit-ts/core';
 import { BlockStates, State } from './block-states.js';
 import { BufferPool } from './buffer-pool.js';
-import { Limiter } from './limiter.js';
 import { loadPunchHole } from './punch-hole.js';
 import { Reclaim } from './reclaim.js';
 import type { Settings } from './settings.js';
@@ -39,7 +38,7 @@ export class Cache {
     private readonly store: StoreFile,
     private readonly states: BlockStates,
     private readonly settings: Settings,
-    private readonly limiter: Limiter,
+    private readonly limiter: Semaphore,
   ) {
     this.size = toSafeNumber(next.capabilities.size, 'disk size');
     this.blockSize = settings.blockSize;
@@ -59,7 +58,7 @@ export class Cache {
       throw e;
     }
     const blocks = Math.ceil(Number(next.capabilities.size) / settings.blockSize);
-    const limiter = new Limiter(backend.concurrency === 'parallel' ? PARALLEL_CALLS : 1);
+    const limiter = new Semaphore(backend.concurrency === 'parallel' ? PARALLEL_CALLS : 1);
     const cache = new Cache(next, store, new BlockStates(blocks), settings, limiter);
     if (settings.maxSize !== undefined) {
       const inBlocks = (percent: number) => Math.floor(Number((settings.maxSize as bigint) * BigInt(percent)) / 100 / settings.blockSize);

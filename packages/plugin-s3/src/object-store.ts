@@ -7,11 +7,10 @@ import {
   type S3ClientConfig,
 } from '@aws-sdk/client-s3';
 import { fromIni } from '@aws-sdk/credential-provider-ini';
-import { nbdError, NbdkitError } from '@nbdkit-ts/core';
+import { nbdError, NbdkitError, Semaphore } from '@nbdkit-ts/core';
 import { NodeHttpHandler } from '@smithy/node-http-handler';
 import type { Readable } from 'node:stream';
 import { keepAliveAgents } from './http-agent.js';
-import { Semaphore } from './semaphore.js';
 import type { Credentials, Settings } from './settings.js';
 import { storeError, storeErrorName } from './store-errors.js';
 
