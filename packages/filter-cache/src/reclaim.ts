@@ -27,14 +27,18 @@ export class Reclaim {
 
   /** The background task: sleeps until the cache grows past `high`, then reclaims. */
   async run(signal: AbortSignal): Promise<void> {
-    while (!signal.aborted) {
-      if (this.states.cached > this.high) await this.sweep(signal);
-      if (signal.aborted) return;
-      await new Promise<void>((resolve) => {
-        this.wake = resolve;
-        signal.addEventListener('abort', () => resolve(), { once: true });
-      });
-      this.wake = undefined;
+    // One listener for the task's life: a server that reclaims for months adds none per sweep.
+    const stop = (): void => this.wake?.();
+    signal.addEventListener('abort', stop, { once: true });
+    try {
+      while (!signal.aborted) {
+        if (this.states.cached > this.high) await this.sweep(signal);
+        if (signal.aborted) return;
+        await new Promise<void>((resolve) => (this.wake = resolve));
+        this.wake = undefined;
+      }
+    } finally {
+      signal.removeEventListener('abort', stop);
     }
   }
 

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { existsSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, readdirSync, readlinkSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
@@ -181,6 +181,36 @@ describe('cache-max-size', () => {
       // 4 MiB written: far more than the cache may hold, so the reclaim writes most of it back.
       await nbdsh(s.uri, 'for i in range(64):\n    h.pwrite(bytes([i]) * 65536, i * 65536)\nimport time\ntime.sleep(0.5)\nfor i in range(64):\n    assert h.pread(65536, i * 65536) == bytes([i]) * 65536, i');
       expect(calls('pwrite').length).toBeGreaterThan(32);
+      expect(s.stderr()).toMatch(/cache: debug: reclaim: \d+ blocks cached/);
+    });
+  });
+
+  it('the cache file stays within cache-max-size while a client reads a disk 16 times that size', async () => {
+    const limit = MiB;
+    await withCache(['cache-min-block-size=64K', `cache-max-size=${limit}`, 'cache-on-read=true'], async (s) => {
+      const pid = s.child.pid as number;
+      /** Bytes allocated to the (deleted) cache file in cache-dir. */
+      const allocated = (): number => {
+        for (const fd of readdirSync(`/proc/${pid}/fd`)) {
+          const target = readlinkSync(`/proc/${pid}/fd/${fd}`);
+          if (target.startsWith(dir) && target.endsWith('(deleted)')) return statSync(`/proc/${pid}/fd/${fd}`).blocks * 512;
+        }
+        return 0;
+      };
+      let most = 0;
+      const sampler = setInterval(() => (most = Math.max(most, allocated())), 5);
+      try {
+        const out = join(dir, 'copy.img');
+        await runOk('nbdcopy', ['--requests=1', '--request-size=65536', s.uri, out]);
+        expect(readFileSync(out).equals(data)).toBe(true);
+        rmSync(out);
+      } finally {
+        clearInterval(sampler);
+      }
+      most = Math.max(most, allocated());
+      // One read at a time fills one 64 KiB block, and the reclaim runs as the cache grows past its high mark.
+      expect(most).toBeGreaterThan(limit / 2);
+      expect(most).toBeLessThanOrEqual(limit + 64 * 1024);
       expect(s.stderr()).toMatch(/cache: debug: reclaim: \d+ blocks cached/);
     });
   });
