@@ -110,6 +110,20 @@ describe('the nbdkit-ts command line', () => {
     expect(d.stdout).toMatch(/magic_config_key=file/);
   });
 
+  it('--dump-config prints key=value lines, with the keys scripts probe in nbdkit\'s', async () => {
+    const r = await nbdkitTs(['--dump-config']);
+    expect(r.status).toBe(0);
+    const config = new Map(r.stdout.trim().split('\n').map((line) => line.split('=', 2) as [string, string]));
+    const server = (JSON.parse(readFileSync(join(PACKAGES, 'server', 'package.json'), 'utf8')) as { version: string }).version;
+    const [major, minor] = server.split('.');
+    expect(config.get('name')).toBe('nbdkit-ts');
+    expect(config.get('tls')).toBe('yes');
+    expect([config.get('version'), config.get('version_major'), config.get('version_minor')]).toEqual([server, major, minor]);
+    expect(config.get('binary')).toBe(cliPath());
+    expect(config.get('bindir')).toBe(join(cliPath(), '..'));
+    expect(config.get('node_version')).toBe(process.versions.node);
+  });
+
   it('--version shows the version --list shows, for every layer of the repository', async () => {
     const list = await nbdkitTs(['--list']);
     const listed = new Map([...list.stdout.matchAll(/^ {2}(\S+) +(\S+) +api \d/gm)].map((m) => [m[1] ?? '', m[2]]));

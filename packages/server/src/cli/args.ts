@@ -19,6 +19,7 @@ export interface CliArgs {
   readonly version: boolean;
   readonly help: boolean;
   readonly dumpPlugin: boolean;
+  readonly dumpConfig: boolean;
   readonly tls: TlsOptions;
   readonly handshakeTimeout: number | undefined;
   readonly requestTimeout: number | undefined;
@@ -52,6 +53,7 @@ const OPTIONS: readonly OptionSpec[] = [
   { long: 'version', short: 'V', arg: false },
   { long: 'help', short: 'h', arg: false },
   { long: 'dump-plugin', arg: false },
+  { long: 'dump-config', arg: false },
   { long: 'tls', arg: true },
   { long: 'tls-certificates', arg: true },
   { long: 'tls-verify-peer', arg: false },
@@ -160,6 +162,7 @@ export function parseArgs(argv: readonly string[]): CliArgs {
     version: flag('version'),
     help: flag('help'),
     dumpPlugin: flag('dump-plugin'),
+    dumpConfig: flag('dump-config'),
     tls: {
       mode: tlsText as TlsMode,
       ...(certificates === undefined ? {} : { certificates }),

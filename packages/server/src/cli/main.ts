@@ -131,8 +131,12 @@ function watchParent(onExit: () => void): void {
 
 async function main(argv: readonly string[]): Promise<number> {
   const args = parseArgs(argv);
-  // What only --list, --help, --version and --dump-plugin need is imported when they are asked for.
+  // What only --list, --dump-config, --help, --version and --dump-plugin need is imported when they are asked for.
   if (args.list) return (await import('./list.js')).printList();
+  if (args.dumpConfig) {
+    console.log((await import('./dump-config.js')).dumpConfig(serverVersion()));
+    return 0;
+  }
   if (args.help || args.version || args.dumpPlugin) {
     if (args.help && args.plugin === undefined && args.filters.length === 0) {
       console.log((await import('./help.js')).USAGE);
