@@ -124,6 +124,15 @@ describe('the nbdkit-ts command line', () => {
     expect(config.get('node_version')).toBe(process.versions.node);
   });
 
+  it('--long-options and --short-options list the options, one a line', async () => {
+    const long = (await nbdkitTs(['--long-options'])).stdout.trim().split('\n');
+    expect(long).toEqual(expect.arrayContaining(['--help', '--version', '--dump-config', '--filter', '--run', '--tls']));
+    expect(long).toEqual([...long].sort());
+    const short = (await nbdkitTs(['--short-options'])).stdout.trim().split('\n');
+    expect(short).toEqual(expect.arrayContaining(['-v', '-V', '-U', '-r', '-f']));
+    expect(short.every((o) => /^-[A-Za-z]$/.test(o))).toBe(true);
+  });
+
   it('--version shows the version --list shows, for every layer of the repository', async () => {
     const list = await nbdkitTs(['--list']);
     const listed = new Map([...list.stdout.matchAll(/^ {2}(\S+) +(\S+) +api \d/gm)].map((m) => [m[1] ?? '', m[2]]));

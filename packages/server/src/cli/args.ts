@@ -20,6 +20,8 @@ export interface CliArgs {
   readonly help: boolean;
   readonly dumpPlugin: boolean;
   readonly dumpConfig: boolean;
+  /** `--long-options` / `--short-options`: list the options, one a line, as nbdkit does. */
+  readonly listOptions: 'long' | 'short' | undefined;
   readonly tls: TlsOptions;
   readonly handshakeTimeout: number | undefined;
   readonly requestTimeout: number | undefined;
@@ -54,6 +56,8 @@ const OPTIONS: readonly OptionSpec[] = [
   { long: 'help', short: 'h', arg: false },
   { long: 'dump-plugin', arg: false },
   { long: 'dump-config', arg: false },
+  { long: 'long-options', arg: false },
+  { long: 'short-options', arg: false },
   { long: 'tls', arg: true },
   { long: 'tls-certificates', arg: true },
   { long: 'tls-verify-peer', arg: false },
@@ -64,6 +68,12 @@ const OPTIONS: readonly OptionSpec[] = [
   { long: 'max-connections', arg: true },
   { long: 'list', arg: false },
 ];
+
+/** The options this command takes, one a line, sorted: `--name` for long ones, `-x` for short ones. */
+export function optionNames(kind: 'long' | 'short'): string {
+  const names = OPTIONS.flatMap((o) => (kind === 'long' ? [`--${o.long}`] : o.short === undefined ? [] : [`-${o.short}`]));
+  return names.sort().join('\n');
+}
 
 /**
  * Parses nbdkit-style arguments: `[OPTIONS] PLUGIN [key=value | word]...`,
@@ -163,6 +173,7 @@ export function parseArgs(argv: readonly string[]): CliArgs {
     help: flag('help'),
     dumpPlugin: flag('dump-plugin'),
     dumpConfig: flag('dump-config'),
+    listOptions: flag('long-options') ? 'long' : flag('short-options') ? 'short' : undefined,
     tls: {
       mode: tlsText as TlsMode,
       ...(certificates === undefined ? {} : { certificates }),

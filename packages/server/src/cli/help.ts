@@ -31,6 +31,7 @@ Options:
   -h, --help             this help, with the parameters of the layers given
       --dump-plugin      print what the plugin is and can do
       --dump-config      print the server's configuration (key=value, as nbdkit)
+      --long-options, --short-options  list the options, one a line
       --list             list the plugins and filters found, with versions and where
 
 PLUGIN and filters are names (file -> @nbdkit-ts/plugin-file or nbdkit-ts-plugin-file,

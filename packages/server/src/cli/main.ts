@@ -9,7 +9,7 @@ import { TlsConfigError } from '../connection/tls.js';
 import { LayerNotFound } from '../loader/resolve.js';
 import { createServer, type ListenAddress, type ListenTarget } from '../server.js';
 import { UnknownParameter } from '../stack/params.js';
-import { parseArgs, UsageError, type CliArgs } from './args.js';
+import { optionNames, parseArgs, UsageError, type CliArgs } from './args.js';
 import { runCaptive } from './run-captive.js';
 
 /** Set in the environment of the background copy of the server, so it knows to report when it listens. */
@@ -133,6 +133,10 @@ async function main(argv: readonly string[]): Promise<number> {
   const args = parseArgs(argv);
   // What only --list, --dump-config, --help, --version and --dump-plugin need is imported when they are asked for.
   if (args.list) return (await import('./list.js')).printList();
+  if (args.listOptions !== undefined) {
+    console.log(optionNames(args.listOptions));
+    return 0;
+  }
   if (args.dumpConfig) {
     console.log((await import('./dump-config.js')).dumpConfig(serverVersion()));
     return 0;
