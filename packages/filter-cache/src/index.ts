@@ -24,7 +24,6 @@ export default defineFilter<FilterHandle>(() => {
   return {
     apiVersion: 1,
     name: 'cache',
-    version: '1.0.0',
     description: 'a local cache of the disk beneath, shared by every connection',
     params: PARAMS,
     concurrency: 'parallel',

@@ -17,7 +17,6 @@ export default defineFilter<FilterHandle>(() => {
   return {
     apiVersion: 1,
     name: 'delay',
-    version: '1.0.0',
     description: 'delay requests, to simulate a slow or remote disk',
     params: PARAMS,
     concurrency: 'parallel',

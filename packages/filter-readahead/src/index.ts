@@ -14,7 +14,6 @@ export default defineFilter<FilterHandle>(() => {
   return {
     apiVersion: 1,
     name: 'readahead',
-    version: '1.0.0',
     description: 'prefetch ahead of sequential reads',
     concurrency: 'parallel',
     async open(context) {
