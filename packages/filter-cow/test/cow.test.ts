@@ -3,7 +3,7 @@ import { readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { checkLifecycle, cliPath, FAULT_FILTER, MEMORY_PLUGIN, nbdsh, run, runOk, startServer, tempDir, type ServerProcess } from '@nbdkit-ts/testing';
+import { checkLifecycle, cliPath, FAULT_FILTER, fioVerify, MEMORY_PLUGIN, nbdsh, run, runOk, startServer, tempDir, type ServerProcess } from '@nbdkit-ts/testing';
 
 const FILTER = fileURLToPath(new URL('../dist/index.js', import.meta.url));
 const MiB = 1024 * 1024;
@@ -210,23 +210,7 @@ assert h.pread(65536, 0) == b"kept" * 16384
   it('qemu-io, nbdcopy and fio with verification work through it, and the base is unchanged', async () => {
     await withServer([], async (server) => {
       await runOk('qemu-io', ['-f', 'raw', '-c', 'write -P 0x5a 1000 2M', '-c', 'read -P 0x5a 1000 2M', '-c', 'write -z 5M 1M', '-c', 'read -P 0 5M 1M', server.uri]);
-      const r = await runOk('fio', [
-        '--name=verify',
-        '--ioengine=nbd',
-        `--uri=${server.uri}`,
-        '--rw=randwrite',
-        '--bs=12k',
-        '--iodepth=16',
-        '--numjobs=4',
-        '--size=3M',
-        '--offset_increment=4M',
-        '--verify=crc32c',
-        '--verify_state_save=0',
-        '--do_verify=1',
-        '--group_reporting',
-      ]);
-      expect(r.stdout).not.toMatch(/verify: bad|crc32c: verify failed/);
-      expect(r.stderr).not.toMatch(/error|fail/i);
+      await fioVerify(server.uri, { bs: '12k', size: '3M', jobs: 4, offsetIncrement: '4M' });
       const out = join(dir, 'out.img');
       await runOk('nbdcopy', ['--connections=4', server.uri, out]);
       const copied = readFileSync(out);

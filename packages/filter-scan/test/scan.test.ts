@@ -3,7 +3,7 @@ import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { checkLifecycle, cliPath, FAULT_FILTER, MEMORY_PLUGIN, nbdsh, run, runOk, startServer, tempDir, type ServerProcess } from '@nbdkit-ts/testing';
+import { checkLifecycle, cliPath, FAULT_FILTER, fioVerify, MEMORY_PLUGIN, nbdsh, run, runOk, startServer, tempDir, type ServerProcess } from '@nbdkit-ts/testing';
 
 const FILTER = fileURLToPath(new URL('../dist/index.js', import.meta.url));
 const OVERLAP_CHECK = fileURLToPath(new URL('./overlap-check-filter.js', import.meta.url));
@@ -154,23 +154,7 @@ describe('the scan filter', () => {
     const args = ['-v', `--filter=${FILTER}`, '--filter=cow', 'file', image, 'cow-on-cache=true', 'scan-forever=true', 'scan-size=64K'];
     const server = await startServer(args, { env: { TMPDIR: dir } });
     try {
-      const r = await runOk('fio', [
-        '--name=verify',
-        '--ioengine=nbd',
-        `--uri=${server.uri}`,
-        '--rw=randwrite',
-        '--bs=12k',
-        '--iodepth=16',
-        '--numjobs=4',
-        '--size=6M',
-        '--offset_increment=8M',
-        '--verify=crc32c',
-        '--verify_state_save=0',
-        '--do_verify=1',
-        '--group_reporting',
-      ]);
-      expect(r.stdout).not.toMatch(/verify: bad|crc32c: verify failed/);
-      expect(r.stderr).not.toMatch(/error|fail/i);
+      await fioVerify(server.uri, { bs: '12k', size: '6M', jobs: 4, offsetIncrement: '8M' });
       const out = join(dir, 'cow-out.img');
       await runOk('qemu-img', ['convert', '-f', 'raw', '-O', 'raw', server.uri, out]);
       await runOk('qemu-img', ['compare', '-f', 'raw', '-F', 'raw', out, server.uri]);
