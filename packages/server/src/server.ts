@@ -36,7 +36,7 @@ export interface ServerOptions {
   readonly searchPath?: Iterable<string>;
   /** TLS (`--tls`, `--tls-certificates`, `--tls-verify-peer`, `--tls-psk`); off by default. */
   readonly tls?: TlsOptions;
-  /** Seconds a client has from connecting to entering transmission (`--handshake-timeout`, default 5; 0: no limit). */
+  /** Seconds a client may take in the handshake, the layers' answers not counted (`--handshake-timeout`, default 5; 0: no limit). */
   readonly handshakeTimeout?: number;
   /** Seconds a call into the stack may take before its request fails with EIO (`--request-timeout`; default: no limit). */
   readonly requestTimeout?: number;

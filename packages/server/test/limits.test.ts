@@ -43,6 +43,18 @@ describe('a client that stalls the handshake', () => {
     expect(Date.now() - start).toBeGreaterThanOrEqual(900);
   });
 
+  it('is not blamed for the time the layers take: opens slower than the whole limit still succeed', async () => {
+    const slow = await startServer(['--handshake-timeout=1', '--filter=delay', 'null', 'size=1M', 'delay-open=0.7']);
+    try {
+      // nbdinfo opens the export twice (NBD_OPT_INFO, then NBD_OPT_GO): 1.4 s of opens in a 1 s limit.
+      const r = await run('nbdinfo', [slow.uri]);
+      expect(r.status, r.stderr).toBe(0);
+      expect(r.stdout).toContain('export-size: 1048576');
+    } finally {
+      await slow.stop();
+    }
+  });
+
   it('ends after 1024 options however fast it sends them', async () => {
     const c = await RawClient.connect(server.socket);
     await c.handshake();

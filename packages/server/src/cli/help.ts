@@ -22,7 +22,7 @@ Options:
       --tls-verify-peer  ask clients for a certificate signed by ca-cert.pem
       --tls-psk FILE     authenticate clients by pre-shared keys (username:hexkey lines)
       --max-connections N  serve at most N connections at once (default 1024)
-      --handshake-timeout S  drop a client not in transmission after S seconds (default 5)
+      --handshake-timeout S  drop a client that took S seconds of the handshake (default 5)
       --request-timeout S  fail with EIO a request the layers have not answered in S seconds
       --shutdown-timeout S  on SIGTERM, drop what still runs after S seconds (default 10)
   -v, --verbose          debug messages

@@ -59,6 +59,8 @@ export class Connection {
   private options: OptionParser | undefined = new OptionParser(MAX_OPTION_LENGTH);
   private requests: RequestParser | undefined;
   private wake: (() => void) | undefined;
+  /** Milliseconds spent waiting for the client in the handshake, against --handshake-timeout. */
+  private clientTime = 0;
   /** Set once the socket was dropped: nothing more is sent or received. */
   private gone = false;
   private negotiated: Negotiated | undefined;
@@ -206,14 +208,7 @@ export class Connection {
   }
 
   private async run(): Promise<void> {
-    const limit = this.server.limits.handshakeTimeout;
-    const timer = limit > 0 ? setTimeout(() => this.handshakeExpired(limit), limit) : undefined;
-    let n: Negotiated | undefined;
-    try {
-      n = await this.handshake();
-    } finally {
-      clearTimeout(timer);
-    }
+    const n = await this.handshake();
     if (n === undefined) {
       this.end('no-export');
       return;
@@ -259,10 +254,27 @@ export class Connection {
     );
   }
 
-  private handshakeExpired(ms: number): void {
-    if (this.phaseNow !== 'handshake') return;
-    this.debug(`handshake not finished within ${ms / 1000} s`);
-    this.end('handshake-timeout');
+  /**
+   * Waits for `p`, something the client has to do in the handshake (send an
+   * option, run the TLS handshake), within what is left of
+   * --handshake-timeout: the time the client takes counts, the time the
+   * layers take to answer its options (a slow open) does not.
+   */
+  private async fromClient<T>(p: Promise<T>): Promise<T> {
+    const limit = this.server.limits.handshakeTimeout;
+    if (limit === 0) return p;
+    const started = Date.now();
+    const timer = setTimeout(() => {
+      if (this.phaseNow !== 'handshake') return;
+      this.debug(`handshake not finished within ${limit / 1000} s of waiting for the client`);
+      this.end('handshake-timeout');
+    }, Math.max(0, limit - this.clientTime));
+    try {
+      return await p;
+    } finally {
+      clearTimeout(timer);
+      this.clientTime += Date.now() - started;
+    }
   }
 
   private requestExpired(call: string): void {
@@ -276,7 +288,7 @@ export class Connection {
       if (v !== undefined) return v;
       if (this.phaseNow !== 'handshake') return undefined;
       this.socket.resume();
-      await new Promise<void>((resolve) => (this.wake = resolve));
+      await this.fromClient(new Promise<void>((resolve) => (this.wake = resolve)));
       this.wake = undefined;
       if (!this.gone) this.socket.pause();
     }
@@ -293,7 +305,7 @@ export class Connection {
     if (raw.destroyed || this.phaseNow !== 'handshake') throw new ProtocolError('the client went away before the TLS handshake');
     this.detach(raw);
     raw.on('error', this.onError).on('close', this.onGone);
-    const secure = await startTls(raw, setup);
+    const secure = await this.fromClient(startTls(raw, setup));
     this.socket = secure;
     this.writer = new ReplyWriter(secure);
     this.attach(secure);

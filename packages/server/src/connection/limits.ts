@@ -2,7 +2,7 @@ import { MAX_REQUEST_SIZE } from '../protocol/constants.js';
 
 /** The bounds the server keeps whatever clients and layers do. Times are in milliseconds (0: none). */
 export interface Limits {
-  /** From accept to transmission (TLS handshake included); past it the connection is dropped. */
+  /** Time a client may take in the handshake (options, TLS), the layers' answers not counted; past it the connection is dropped. */
   readonly handshakeTimeout: number;
   /** Longest a call into the stack may take before the request fails with ETIMEDOUT (sent as EIO). */
   readonly requestTimeout: number;
