@@ -1,4 +1,5 @@
 import { connect, type Socket } from 'node:net';
+import { request } from './wire.js';
 
 /** A byte-level NBD client for tests that must send what no well-behaved client sends. */
 export class RawClient {
@@ -98,14 +99,7 @@ export class RawClient {
   }
 
   sendRequest(type: number, cookie: bigint, offset: bigint, count: number, flags = 0, payload?: Buffer): void {
-    const h = Buffer.alloc(28);
-    h.writeUInt32BE(0x25609513, 0);
-    h.writeUInt16BE(flags, 4);
-    h.writeUInt16BE(type, 6);
-    h.writeBigUInt64BE(cookie, 8);
-    h.writeBigUInt64BE(offset, 16);
-    h.writeUInt32BE(count, 24);
-    this.write(payload === undefined ? h : Buffer.concat([h, payload]));
+    this.write(request(type, cookie, offset, count, flags, payload));
   }
 
   /** Reads a simple reply header. */

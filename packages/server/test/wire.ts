@@ -1,16 +1,7 @@
-import { IHAVEOPT, NBD_REQUEST_MAGIC } from '../src/protocol/constants.js';
+import { IHAVEOPT } from '../src/protocol/constants.js';
 
-/** A transmission request as a client puts it on the wire. */
-export function request(type: number, cookie: bigint, offset: bigint, count: number, flags = 0, payload?: Buffer): Buffer {
-  const h = Buffer.alloc(28);
-  h.writeUInt32BE(NBD_REQUEST_MAGIC, 0);
-  h.writeUInt16BE(flags, 4);
-  h.writeUInt16BE(type, 6);
-  h.writeBigUInt64BE(cookie, 8);
-  h.writeBigUInt64BE(offset, 16);
-  h.writeUInt32BE(count, 24);
-  return payload === undefined ? h : Buffer.concat([h, payload]);
-}
+/** A transmission request as a client puts it on the wire (the test kit's encoder). */
+export { requestBytes as request } from '@nbdkit-ts/testing';
 
 /** A handshake option as a client puts it on the wire. */
 export function option(opt: number, data: Buffer): Buffer {

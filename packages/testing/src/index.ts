@@ -10,5 +10,5 @@ export { FAULT_FILTER, MEMORY_PLUGIN } from './layers.js';
 export { missingTools, TEST_PATH, TEST_TOOLS } from './tools.js';
 export { seededRandom } from './seeded-random.js';
 export { checkLifecycle, leave, LEAVE_WAYS, type LeaveWay, type LifecycleOptions, type LifecycleReport } from './lifecycle.js';
-export { Command, WireClient } from './wire-client.js';
+export { Command, requestBytes, WireClient } from './wire-client.js';
 export { fioVerify, type FioVerifyOptions } from './fio.js';

@@ -14,6 +14,18 @@ const CLIENT_FLAGS = 3;
 /** NBD commands, as the wire numbers them. */
 export const Command = { READ: 0, WRITE: 1, DISC: 2 } as const;
 
+/** A transmission request as a client puts it on the wire: the header, then `payload` if given. */
+export function requestBytes(type: number, cookie: bigint, offset: bigint, count: number, flags = 0, payload?: Uint8Array): Buffer {
+  const h = Buffer.alloc(28);
+  h.writeUInt32BE(NBD_REQUEST_MAGIC, 0);
+  h.writeUInt16BE(flags, 4);
+  h.writeUInt16BE(type, 6);
+  h.writeBigUInt64BE(cookie, 8);
+  h.writeBigUInt64BE(offset, 16);
+  h.writeUInt32BE(count, 24);
+  return payload === undefined ? h : Buffer.concat([h, payload]);
+}
+
 /**
  * A byte-level NBD client on a unix socket, for tests that must leave a
  * server in ways no well-behaved client does: in the middle of a handshake,
@@ -134,15 +146,9 @@ export class WireClient {
     }
   }
 
-  /** A request header, with `payload` after it if given. */
+  /** Sends a request, with `payload` after its header if given. */
   request(type: number, cookie: bigint, offset: bigint, count: number, payload?: Uint8Array): void {
-    const h = Buffer.alloc(28);
-    h.writeUInt32BE(NBD_REQUEST_MAGIC, 0);
-    h.writeUInt16BE(type, 6);
-    h.writeBigUInt64BE(cookie, 8);
-    h.writeBigUInt64BE(offset, 16);
-    h.writeUInt32BE(count, 24);
-    this.write(payload === undefined ? h : Buffer.concat([h, payload]));
+    this.write(requestBytes(type, cookie, offset, count, 0, payload));
   }
 
   /** Reads a simple reply; resolves with its error (0: success) and the data of a read of `count` bytes. */

@@ -51,7 +51,7 @@ const CLOSE_LINGER = 5_000;
 export class Connection {
   private socket: Socket;
   private writer: ReplyWriter;
-  private phaseNow: Phase = 'handshake';
+  private phase: Phase = 'handshake';
   private cause: EndCause | undefined;
   /** Aborted when the socket is gone or the connection closes: the scope of its contexts ends. */
   private readonly abort = new AbortController();
@@ -111,11 +111,6 @@ export class Connection {
       .then(() => this.teardown());
   }
 
-  /** Where the connection is in its life. */
-  get phase(): Phase {
-    return this.phaseNow;
-  }
-
   private debug(message: string): void {
     this.server.log.debug(`connection ${this.id}: ${message}`);
   }
@@ -167,7 +162,7 @@ export class Connection {
 
   private readonly onDrain = (): void => {
     this.budget.sent(this.writer.pending);
-    if (this.phaseNow === 'transmission' && this.socket.isPaused()) this.pump();
+    if (this.phase === 'transmission' && this.socket.isPaused()) this.pump();
   };
 
   /**
@@ -183,9 +178,9 @@ export class Connection {
       this.debug(`ending: ${cause}`);
     }
     if (!keepsSocket(cause)) this.dropSocket();
-    const next = nextPhase(this.phaseNow, 'end');
-    if (next === this.phaseNow) return;
-    this.phaseNow = next;
+    const next = nextPhase(this.phase, 'end');
+    if (next === this.phase) return;
+    this.phase = next;
     if (!this.gone) this.socket.pause();
     this.wake?.();
     this.checkIdle();
@@ -216,8 +211,8 @@ export class Connection {
     const timeout = this.server.limits.requestTimeout;
     this.negotiated = timeout > 0 ? { ...n, top: new DeadlineCalls(n.context, timeout, (call) => this.requestExpired(call)) } : n;
     // Ended while the export opened: the context is closed with the others.
-    if (this.phaseNow !== 'handshake') return;
-    this.phaseNow = nextPhase(this.phaseNow, 'negotiated');
+    if (this.phase !== 'handshake') return;
+    this.phase = nextPhase(this.phase, 'negotiated');
     this.debug(`transmission${this.tls ? ' over TLS' : ''}: export "${n.exportName}" size ${n.context.capabilities.size} flags 0x${n.eflags.toString(16)}`);
     const rest = (this.options as OptionParser).drain();
     this.options = undefined;
@@ -265,7 +260,7 @@ export class Connection {
     if (limit === 0) return p;
     const started = Date.now();
     const timer = setTimeout(() => {
-      if (this.phaseNow !== 'handshake') return;
+      if (this.phase !== 'handshake') return;
       this.debug(`handshake not finished within ${limit / 1000} s of waiting for the client`);
       this.end('handshake-timeout');
     }, Math.max(0, limit - this.clientTime));
@@ -286,7 +281,7 @@ export class Connection {
     for (;;) {
       const v = take();
       if (v !== undefined) return v;
-      if (this.phaseNow !== 'handshake') return undefined;
+      if (this.phase !== 'handshake') return undefined;
       this.socket.resume();
       await this.fromClient(new Promise<void>((resolve) => (this.wake = resolve)));
       this.wake = undefined;
@@ -302,7 +297,7 @@ export class Connection {
     if (this.options.buffered > 0 || raw.readableLength > 0) throw new ProtocolError('data after NBD_OPT_STARTTLS before the TLS handshake');
     // Let the ACK reach the kernel before the socket changes hands.
     await new Promise<void>((resolve) => raw.write(EMPTY, () => resolve()));
-    if (raw.destroyed || this.phaseNow !== 'handshake') throw new ProtocolError('the client went away before the TLS handshake');
+    if (raw.destroyed || this.phase !== 'handshake') throw new ProtocolError('the client went away before the TLS handshake');
     this.detach(raw);
     raw.on('error', this.onError).on('close', this.onGone);
     const secure = await this.fromClient(startTls(raw, setup));
@@ -334,7 +329,7 @@ export class Connection {
     if (parser === undefined || n === undefined) return;
     this.budget.sent(this.writer.pending);
     try {
-      while (this.phaseNow === 'transmission' && this.inFlight < MAX_IN_FLIGHT && this.writer.pending < MAX_QUEUED_REPLIES && !this.budget.waiting) {
+      while (this.phase === 'transmission' && this.inFlight < MAX_IN_FLIGHT && this.writer.pending < MAX_QUEUED_REPLIES && !this.budget.waiting) {
         const req = this.held ?? parser.next();
         this.held = undefined;
         if (req === undefined) {
@@ -369,7 +364,7 @@ export class Connection {
       this.end('protocol-error');
       return;
     }
-    if (this.phaseNow !== 'transmission') return;
+    if (this.phase !== 'transmission') return;
     const busy = this.inFlight >= MAX_IN_FLIGHT || this.writer.pending >= MAX_QUEUED_REPLIES || this.budget.waiting || this.held !== undefined;
     if (busy) this.socket.pause();
     else this.socket.resume();
@@ -407,7 +402,7 @@ export class Connection {
     if (isRead) this.budget.toReply(charge);
     else this.budget.release(charge);
     if (this.inFlight === 0) this.checkIdle();
-    if (this.phaseNow === 'transmission' && this.socket.isPaused()) this.pump();
+    if (this.phase === 'transmission' && this.socket.isPaused()) this.pump();
   }
 
   /** Stops taking requests; the connection ends once those in flight are answered. */
@@ -422,12 +417,12 @@ export class Connection {
   }
 
   private checkIdle(): void {
-    if (this.idle !== undefined && this.inFlight === 0 && this.phaseNow === 'draining') this.idle();
+    if (this.idle !== undefined && this.inFlight === 0 && this.phase === 'draining') this.idle();
   }
 
   /** The end of every connection: the socket closes, then every context it opened, outermost first. */
   private async teardown(): Promise<void> {
-    this.phaseNow = nextPhase(this.phaseNow, 'idle');
+    this.phase = nextPhase(this.phase, 'idle');
     this.closeSocket();
     this.abort.abort();
     const top = this.negotiated?.context;

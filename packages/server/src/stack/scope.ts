@@ -28,11 +28,6 @@ export class Scope {
     readonly log: Logger,
   ) {}
 
-  /** Whether this is the server's shared scope. */
-  get shared(): boolean {
-    return this.connectionId === undefined;
-  }
-
   /** The scope in messages: `connection 3`, or `the shared scope`. */
   get name(): string {
     return this.connectionId === undefined ? 'the shared scope' : `connection ${this.connectionId}`;
