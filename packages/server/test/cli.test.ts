@@ -80,6 +80,13 @@ describe('the nbdkit-ts command line', () => {
     for (const i of acked.slice(-4096)) expect(data[(i % 4096) * 4096 + 4095]).toBe((i % 251) + 1);
   });
 
+  it('SIGTERM as soon as the socket appears: the server exits 0, every time', async () => {
+    for (let i = 0; i < 20; i++) {
+      const server = await startServer(['file', image]);
+      expect(await server.stop('SIGTERM')).toBe(0);
+    }
+  });
+
   it('--exit-with-parent stops the server when its parent exits', async () => {
     const sock = join(dir, 'parent.sock');
     const parent = await run('sh', ['-c', `"${process.execPath}" "${cliPath()}" -f --exit-with-parent -U ${sock} file ${image} & echo $!; while [ ! -S ${sock} ]; do sleep 0.1; done`]);

@@ -87,6 +87,10 @@ async function serve(args: CliArgs): Promise<number> {
   });
   // A layer's forgotten promise must not take every client down with it.
   process.on('unhandledRejection', (e) => console.error(`nbdkit-ts: error: unhandled rejection: ${errorMessage(e)}`));
+  // Taken before listening: a client may see the socket, and signal, before listen() returns.
+  const signalled = new Promise<void>((resolve) => {
+    for (const sig of ['SIGINT', 'SIGTERM'] as const) process.once(sig, () => resolve());
+  });
   const { target, privateDir } = listenTarget(args);
   let address: ListenAddress;
   try {
@@ -106,7 +110,7 @@ async function serve(args: CliArgs): Promise<number> {
     return stopped;
   };
   const done = new Promise<number>((resolve) => {
-    for (const sig of ['SIGINT', 'SIGTERM'] as const) process.once(sig, () => void stop(0).then(resolve));
+    void signalled.then(() => stop(0).then(resolve));
     if (args.exitWithParent) watchParent(() => void stop(0).then(resolve));
     if (args.run !== undefined) void runCaptive(args.run, address, args.exportName, args.tls.mode).then((status) => stop(status).then(resolve));
   });
