@@ -29,10 +29,15 @@ export type FilterSpec<H extends FilterHandle = FilterHandle> = Omit<Filter<H>, 
  * server), or an object when it keeps none.
  */
 export function definePlugin<H extends PluginHandle>(spec: PluginSpec<H> | (() => PluginSpec<H>)): PluginDefinition<H> {
-  return { kind: 'plugin', create: () => ({ ...(typeof spec === 'function' ? spec() : spec), kind: 'plugin' }) };
+  return { kind: 'plugin', create: () => instance(typeof spec === 'function' ? spec() : spec, 'plugin') };
 }
 
 /** Defines a filter, like {@link definePlugin}. */
 export function defineFilter<H extends FilterHandle>(spec: FilterSpec<H> | (() => FilterSpec<H>)): FilterDefinition<H> {
-  return { kind: 'filter', create: () => ({ ...(typeof spec === 'function' ? spec() : spec), kind: 'filter' }) };
+  return { kind: 'filter', create: () => instance(typeof spec === 'function' ? spec() : spec, 'filter') };
+}
+
+/** A fresh object with the spec's properties as they are written (a getter stays a getter) and `kind`. */
+function instance<S extends object, K extends 'plugin' | 'filter'>(spec: S, kind: K): S & { readonly kind: K } {
+  return Object.defineProperties({ kind }, Object.getOwnPropertyDescriptors(spec)) as S & { readonly kind: K };
 }

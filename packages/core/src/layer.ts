@@ -19,7 +19,11 @@ export interface LayerDefinition {
   readonly description?: string;
   /** The `key=value` parameters the layer accepts. */
   readonly params?: readonly ParamSpec[];
-  /** The concurrency the layer can take. Defaults to 'parallel'. */
+  /**
+   * The concurrency the layer can take. Defaults to 'parallel'. The server
+   * reads it after configComplete, so a getter may answer from the
+   * configuration (a script that says what it can take).
+   */
   readonly concurrency?: Concurrency;
   /** One call per parameter given on the command line, in order. Throw to reject. */
   config?(key: string, value: string): MaybePromise<void>;

@@ -8,6 +8,12 @@ import type { ClientInfo, ExportInfo } from './next.js';
 /** A plugin: the bottom layer, which provides the bytes. */
 export interface Plugin<H extends PluginHandle = PluginHandle> extends LayerDefinition {
   readonly kind: 'plugin';
+  /**
+   * Set when the plugin takes keys it does not declare (a script's own
+   * parameters): a `key=value` no layer declares goes to its config hook, in
+   * order, instead of being refused. Says what those keys are, for `--help`.
+   */
+  readonly otherParams?: string;
   /** After configuration, before the server listens. */
   ready?(host: Host): MaybePromise<void>;
   /** When a client connects, before the handshake. Throw to refuse it. */

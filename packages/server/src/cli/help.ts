@@ -45,6 +45,7 @@ export function layerHelp(def: Plugin | Filter, version: string | undefined): st
   if (params.length === 0) lines.push('  (no parameters)');
   const width = Math.max(0, ...params.map((p) => p.name.length)) + 2;
   for (const p of params) lines.push(`  ${(p.name + '=').padEnd(width)} ${p.description}${p.magic === true ? ' (the bare word)' : ''}`);
+  if (def.kind === 'plugin' && def.otherParams !== undefined) lines.push(`  ${'KEY='.padEnd(width)} ${def.otherParams}`);
   return lines.join('\n');
 }
 
@@ -62,6 +63,7 @@ export function dumpPlugin(def: Plugin, source: string, version: string | undefi
   const magic = def.params?.find((p) => p.magic === true);
   if (magic !== undefined) lines.push(`magic_config_key=${magic.name}`);
   for (const p of def.params ?? []) lines.push(`param.${p.name}=${p.description}`);
+  if (def.otherParams !== undefined) lines.push(`other_params=${def.otherParams}`);
   for (const hook of ['config', 'configComplete', 'ready', 'preconnect', 'listExports', 'defaultExport', 'cleanup'] as const) {
     if (typeof def[hook] === 'function') lines.push(`has_${hook}=1`);
   }

@@ -125,6 +125,7 @@ const GO_ON: Step = { done: false };
 class Negotiation {
   private structured = false;
   private meta: { exportName: string; on: boolean } | undefined;
+  private clientInfo: ClientInfo | undefined;
   private readonly timeout: number;
 
   constructor(
@@ -207,8 +208,11 @@ class Negotiation {
     this.io.send(optionReply(option, type, data));
   }
 
+  /** The same object for the whole handshake (until TLS starts), so that layers may remember answers per client. */
   private client(): ClientInfo {
-    return { readonly: this.server.readonly, tls: this.io.tls() };
+    const tls = this.io.tls();
+    if (this.clientInfo?.tls !== tls) this.clientInfo = { readonly: this.server.readonly, tls };
+    return this.clientInfo;
   }
 
   /** A call into the stack, bounded by --request-timeout. */

@@ -63,7 +63,7 @@ function checkFields(def: Record<string, unknown>, what: string): void {
   for (const hook of HOOKS) {
     if (def[hook] !== undefined && typeof def[hook] !== 'function') throw new Error(`${what}: ${hook} is not a function`);
   }
-  for (const field of ['version', 'description'] as const) {
+  for (const field of ['version', 'description', 'otherParams'] as const) {
     if (def[field] !== undefined && typeof def[field] !== 'string') throw new Error(`${what}: ${field} is not a string`);
   }
   const c = def.concurrency;

@@ -14,8 +14,9 @@ const KEY = /^([A-Za-z_][A-Za-z0-9_.-]*)=(.*)$/s;
 export class UnknownParameter extends Error {}
 
 /**
- * Routes `key=value` arguments to the outermost layer that declares the key,
- * and bare words to the plugin's magic key. Throws UnknownParameter otherwise.
+ * Routes `key=value` arguments to the outermost layer that declares the key
+ * (else to a plugin that takes other keys), and bare words to the plugin's
+ * magic key. Throws UnknownParameter otherwise.
  */
 export function routeParams(layers: readonly (Plugin | Filter)[], args: readonly string[]): RoutedParam[] {
   const routed: RoutedParam[] = [];
@@ -30,7 +31,8 @@ export function routeParams(layers: readonly (Plugin | Filter)[], args: readonly
       continue;
     }
     const key = m[1] as string;
-    const index = layers.findIndex((l) => l.params?.some((p) => p.name === key) === true);
+    let index = layers.findIndex((l) => l.params?.some((p) => p.name === key) === true);
+    if (index < 0 && plugin?.kind === 'plugin' && plugin.otherParams !== undefined) index = pluginIndex;
     if (index < 0) throw new UnknownParameter(`unknown parameter "${key}"\n${describe(layers)}`);
     routed.push({ index, key, value: m[2] as string });
   }
@@ -42,6 +44,7 @@ export function describe(layers: readonly (Plugin | Filter)[]): string {
   return layers
     .map((l) => {
       const keys = (l.params ?? []).map((p) => p.name + (p.magic === true ? ' (magic)' : ''));
+      if (l.kind === 'plugin' && l.otherParams !== undefined) keys.push(`other keys (${l.otherParams})`);
       return `  ${l.kind} ${l.name}: ${keys.length === 0 ? 'no parameters' : keys.join(', ')}`;
     })
     .join('\n');
