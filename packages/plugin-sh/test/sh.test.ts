@@ -1,0 +1,178 @@
+import { chmodSync, existsSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { cliPath, nbdsh, run, runOk, startServer, tempDir } from '@nbdkit-ts/testing';
+
+const PLUGIN = fileURLToPath(new URL('../dist/index.js', import.meta.url));
+let dir: string;
+
+beforeAll(() => {
+  dir = tempDir();
+});
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+/** Writes an executable shell script whose body is a `case "$1" in ... esac` of `methods`. */
+function script(name: string, methods: string): string {
+  const path = join(dir, name);
+  writeFileSync(path, `#!/bin/sh\ncase "$1" in\n${methods}\n  *) exit 2 ;;\nesac\n`);
+  chmodSync(path, 0o755);
+  return path;
+}
+
+/** Runs `nbdkit-ts -U - sh ARGS... --run COMMAND`, with `input` on stdin. */
+const captive = (args: string[], command: string, input?: string) =>
+  run(process.execPath, [cliPath(), '-U', '-', PLUGIN, ...args, '--run', command], { input });
+
+describe('the sh plugin', () => {
+  it('carries the errno name a script prints first on stderr to the client, and EIO for anything else', async () => {
+    const s = script('errors.sh', `
+  get_size) echo 1M ;;
+  can_write) exit 0 ;;
+  pread)
+    case "$4" in
+      0) echo 'ENOSPC out of space here' >&2 ;;
+      512) echo eperm >&2 ;;
+      1024) printf 'ESHUTDOWN\\nline one\\nline two\\n' >&2 ;;
+      1536) echo EPIPE >&2 ;;
+      2048) echo EINVALID >&2 ;;
+      2560) ;;
+      *) dd if=/dev/zero count="$3" iflag=count_bytes status=none; exit 0 ;;
+    esac
+    exit 1 ;;
+  pwrite) cat >/dev/null; echo 'EROFS not today' >&2; exit 1 ;;`);
+    // -v: request errors are logged only when verbose.
+    const server = await startServer(['-v', PLUGIN, s]);
+    try {
+      await nbdsh(server.uri, `
+import errno
+def fails(offset, code):
+    try:
+        h.pread(512, offset)
+    except nbd.Error as e:
+        assert e.errnum == code, (offset, e.errnum, code)
+        return
+    raise AssertionError(offset)
+fails(0, errno.ENOSPC)
+fails(512, errno.EPERM)
+fails(1024, errno.ESHUTDOWN)
+fails(1536, errno.EIO)
+fails(2048, errno.EIO)
+fails(2560, errno.EIO)
+assert h.pread(512, 4096) == bytes(512)
+try:
+    h.pwrite(b"x" * 512, 0)
+    raise AssertionError("write")
+except nbd.Error as e:
+    assert e.errnum == errno.EPERM, e.errnum
+`);
+      expect(server.stderr()).toContain(`${s}: out of space here`);
+      expect(server.stderr()).toContain(`${s}: script exited with error, but did not print an error message on stderr`);
+      // The message is the first line after the errno name; the rest is not shown.
+      expect(server.stderr()).toContain(`${s}: line one`);
+      expect(server.stderr()).not.toContain('line two');
+    } finally {
+      expect(await server.stop()).toBe(0);
+    }
+  });
+
+  it('reads an inline script from stdin, gives it $tmpdir, and removes that directory at exit', async () => {
+    const seen = join(dir, 'tmpdir-seen');
+    const r = await captive(['-'], 'nbdinfo --size "$uri"', `
+case "$1" in
+  get_size) echo "$tmpdir" > ${seen}; echo 64K ;;
+  pread) dd if=/dev/zero count=$3 iflag=count_bytes status=none ;;
+  *) exit 2 ;;
+esac
+`);
+    expect(r.stderr).toBe('');
+    expect(r.stdout.trim()).toBe('65536');
+    const used = readFileSync(seen, 'utf8').trim();
+    expect(used.startsWith(tmpdir())).toBe(true);
+    expect(existsSync(used)).toBe(false);
+    expect(readdirSync(tmpdir()).filter((f) => f.startsWith('nbdkit-ts-sh-') && join(tmpdir(), f) === used)).toEqual([]);
+  });
+
+  it("hands the script's own parameters to its config method in order, and bare words to its magic_config_key", async () => {
+    const log = join(dir, 'config.log');
+    const s = script('config.sh', `
+  magic_config_key) echo disk ;;
+  config) echo "$2=$3" >> ${log} ;;
+  get_size) echo 512 ;;
+  pread) dd if=/dev/zero count=$3 iflag=count_bytes status=none ;;`);
+    await runOk(process.execPath, [cliPath(), '-U', '-', PLUGIN, s, 'a=1', 'first.img', 'b=2', 'second.img', '--run', 'true']);
+    expect(readFileSync(log, 'utf8')).toBe('a=1\ndisk=first.img\nb=2\ndisk=second.img\n');
+  });
+
+  it('reports extents, exports with descriptions and the default export as the script prints them', async () => {
+    const s = script('exports.sh', `
+  list_exports) printf 'INTERLEAVED\\nalpha\\nthe first\\nbeta\\n\\n' ;;
+  default_export) echo beta ;;
+  open) echo "$3" ;;
+  get_size) echo 4M ;;
+  can_extents) exit 0 ;;
+  extents) printf '0 1M\\n1M 2M hole,zero\\n3145728 1M 2\\n' ;;
+  pread) dd if=/dev/zero count=$3 iflag=count_bytes status=none ;;`);
+    const server = await startServer([PLUGIN, s]);
+    try {
+      const list = await runOk('nbdinfo', ['--list', '--json', server.uri]);
+      const exports = (JSON.parse(list.stdout) as { exports: { 'export-name': string; description?: string }[] }).exports;
+      expect(exports.map((e) => [e['export-name'], e.description ?? null])).toEqual([['alpha', 'the first'], ['beta', null]]);
+      const map = await runOk('nbdinfo', ['--map', server.uri]);
+      expect(map.stdout.trim().split('\n').map((l) => l.trim().split(/\s+/).slice(0, 3))).toEqual([
+        ['0', '1048576', '0'],
+        ['1048576', '2097152', '3'],
+        ['3145728', '1048576', '2'],
+      ]);
+      const info = await runOk('nbdinfo', ['--no-content', server.uri]);
+      expect(info.stdout).toContain('export="beta":');
+    } finally {
+      expect(await server.stop()).toBe(0);
+    }
+  });
+
+  it.each([
+    [['file=x.img'], 'sh: the first parameter must be script=/path/to/script'],
+    [['script=/nonexistent/plugin.sh'], 'sh: script=/nonexistent/plugin.sh: '],
+    [[], 'sh: missing script parameter'],
+  ])('refuses %j, naming what is wrong', async (params, message) => {
+    const r = await captive(params, 'true');
+    expect(r.status).toBe(1);
+    expect(r.stderr).toContain(message);
+  });
+
+  it("refuses a parameter the script's config does not take, and a second bare word without a magic_config_key", async () => {
+    const s = script('noconfig.sh', '  get_size) echo 0 ;;');
+    const a = await captive([s, 'size=1M'], 'true');
+    expect(a.status).toBe(1);
+    expect(a.stderr).toContain('sh: size=1M: this plugin does not need command line configuration');
+    const b = await captive([s, 'disk.img'], 'true');
+    expect(b.status).toBe(1);
+    expect(b.stderr).toContain('sh: expecting key=value on the command line but got: disk.img');
+  });
+
+  it('fails a connection whose script has no get_size, and pread output of the wrong length, and goes on serving', async () => {
+    const s = script('short.sh', `
+  get_size) [ "$2" = nosize ] && exit 2; echo 1M ;;
+  open) echo "$3" ;;
+  pread) printf abc ;;`);
+    const server = await startServer(['-v', PLUGIN, s]);
+    try {
+      const bad = await run('nbdinfo', ['--size', server.uriFor('nosize')]);
+      expect(bad.status).not.toBe(0);
+      expect(server.stderr()).toContain('the get_size method is required');
+      await nbdsh(server.uri, `
+import errno
+try:
+    h.pread(512, 0)
+    raise AssertionError("short read")
+except nbd.Error as e:
+    assert e.errnum == errno.EIO
+`);
+      expect(server.stderr()).toContain('incorrect amount of data read: expecting 512 bytes but received 3 bytes from the script');
+    } finally {
+      expect(await server.stop()).toBe(0);
+    }
+  });
+});
