@@ -32,6 +32,11 @@ export interface Capabilities {
   readonly canExtents: boolean;
   /** 'emulate': the server reads the range and discards it. */
   readonly canCache: Support;
+  /**
+   * What the export is, in words, for clients that ask (NBD_INFO_DESCRIPTION).
+   * Left out: the description listExports gives the export, if any.
+   */
+  readonly description?: string;
   /** Block size constraints, or undefined when the layer has none. */
   readonly blockSize: BlockSize | undefined;
 }

@@ -127,8 +127,10 @@ class ScriptHandle implements PluginHandle {
     const canExtents = await this.bool('can_extents', false);
     const canCache = await this.support('can_cache', () => 'none');
     const blockSize = await this.blockSize();
+    const described = await this.script('export_description');
+    const description = described.outcome === 'ok' ? text(described.stdout) : undefined;
     const canZero: Support = zero ? 'native' : 'emulate';
-    return { size, canWrite, canFlush, isRotational, canTrim, canZero, canFastZero, canFua, canMultiConn, canExtents, canCache, blockSize };
+    return { size, canWrite, canFlush, isRotational, canTrim, canZero, canFastZero, canFua, canMultiConn, canExtents, canCache, blockSize, ...(description === undefined ? {} : { description }) };
   }
 
   private async size(): Promise<bigint> {

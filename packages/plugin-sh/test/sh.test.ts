@@ -110,6 +110,7 @@ esac
   list_exports) printf 'INTERLEAVED\\nalpha\\nthe first\\nbeta\\n\\n' ;;
   default_export) echo beta ;;
   open) echo "$3" ;;
+  export_description) echo "$2, as its handle says" ;;
   get_size) echo 4M ;;
   can_extents) exit 0 ;;
   extents) printf '0 1M\\n1M 2M hole,zero\\n3145728 1M 2\\n' ;;
@@ -127,9 +128,21 @@ esac
       ]);
       const info = await runOk('nbdinfo', ['--no-content', server.uri]);
       expect(info.stdout).toContain('export="beta":');
+      expect(info.stdout).toContain('description: beta, as its handle says');
     } finally {
       expect(await server.stop()).toBe(0);
     }
+  });
+
+  it('a script that cannot write advertises nothing that writes: no trim, zero, fast zero or FUA', async () => {
+    const s = script('readonly.sh', `
+  get_size) echo 1M ;;
+  can_trim|can_zero|can_fast_zero|can_flush) exit 0 ;;
+  can_fua) echo native ;;
+  pread) dd if=/dev/zero count=$3 iflag=count_bytes status=none ;;`);
+    const r = await captive([s], `nbdsh -u "$uri" -c 'assert h.is_read_only(); assert not (h.can_trim() or h.can_zero() or h.can_fast_zero() or h.can_fua()); assert h.can_flush()'`);
+    expect(r.stderr).toBe('');
+    expect(r.status).toBe(0);
   });
 
   it.each([

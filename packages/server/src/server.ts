@@ -42,6 +42,8 @@ export interface ServerOptions {
   readonly requestTimeout?: number;
   /** Seconds close() waits for requests in flight and cleanup before dropping them (`--shutdown-timeout`, default 10). */
   readonly shutdownTimeout?: number;
+  /** Whether clients may negotiate structured replies (default true; `--no-sr`: false, as for an old server). */
+  readonly structuredReplies?: boolean;
   /** Connections served at once (`--max-connections`, default 1024); more are refused. */
   readonly maxConnections?: number;
   /** Bytes of request payload and read data held for the whole server (default 256 MiB, at least 64 MiB). */
@@ -127,6 +129,7 @@ export class NbdServer {
     this.state = {
       stack,
       readonly: options.readonly === true,
+      noStructuredReplies: options.structuredReplies === false,
       verbose: options.verbose === true,
       log,
       signal: this.abort.signal,

@@ -63,6 +63,26 @@ describe('the nbdkit-ts command line', () => {
     expect(existsSync(sock)).toBe(false);
   });
 
+  it('in the background, keeps its standard input for the configuration (an inline sh script)', async () => {
+    const sock = join(dir, 'stdin.sock');
+    const pidfile = join(dir, 'stdin.pid');
+    const script = 'case "$1" in get_size) echo 12K ;; pread) dd if=/dev/zero count=$3 iflag=count_bytes status=none ;; *) exit 2 ;; esac\n';
+    const r = await run(process.execPath, [cliPath(), '-U', sock, '-P', pidfile, 'sh', '-'], { input: script });
+    expect(r.status).toBe(0);
+    try {
+      const info = await run('nbdinfo', ['--size', `nbd+unix:///?socket=${sock}`]);
+      expect(info.stdout.trim()).toBe('12288');
+    } finally {
+      process.kill(Number(readFileSync(pidfile, 'utf8').trim()), 'SIGTERM');
+    }
+  });
+
+  it('--no-sr refuses structured replies: simple replies, no block status, no DF', async () => {
+    const r = await nbdkitTs(['--no-sr', 'file', image, '--run', `nbdsh -u "$uri" -c 'assert not h.get_structured_replies_negotiated(); assert not h.can_df(); assert not h.can_meta_context("base:allocation"); assert len(h.pread(512, 0)) == 512'`]);
+    expect(r.stderr).toBe('');
+    expect(r.status).toBe(0);
+  });
+
   it('SIGTERM during FUA writes: the server exits 0 and every acknowledged write is on disk', async () => {
     const img = join(dir, 'term.img');
     writeFileSync(img, Buffer.alloc(16 * 1024 * 1024));

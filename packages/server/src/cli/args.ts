@@ -28,6 +28,8 @@ export interface CliArgs {
   readonly shutdownTimeout: number | undefined;
   readonly maxConnections: number | undefined;
   readonly list: boolean;
+  /** `--no-sr`: no structured replies. */
+  readonly noStructuredReplies: boolean;
 }
 
 /** The command line is wrong; the message says how. */
@@ -67,6 +69,7 @@ const OPTIONS: readonly OptionSpec[] = [
   { long: 'shutdown-timeout', arg: true },
   { long: 'max-connections', arg: true },
   { long: 'list', arg: false },
+  { long: 'no-sr', arg: false },
 ];
 
 /** The options this command takes, one a line, sorted: `--name` for long ones, `-x` for short ones. */
@@ -185,5 +188,6 @@ export function parseArgs(argv: readonly string[]): CliArgs {
     shutdownTimeout: seconds('shutdown-timeout'),
     maxConnections: maxText === undefined ? undefined : Number(maxText),
     list: flag('list'),
+    noStructuredReplies: flag('no-sr'),
   };
 }

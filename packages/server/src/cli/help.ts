@@ -25,6 +25,7 @@ Options:
       --handshake-timeout S  drop a client that took S seconds of the handshake (default 5)
       --request-timeout S  fail with EIO a request the layers have not answered in S seconds
       --shutdown-timeout S  on SIGTERM, drop what still runs after S seconds (default 10)
+      --no-sr            refuse structured replies (clients get simple replies, no block status)
   -v, --verbose          debug messages
   -D, --debug L.F=N      set debug flag F of layer L to N
   -V, --version          print the version of the server and of each layer

@@ -55,8 +55,9 @@ function daemonize(verbose: boolean): Promise<number> {
   const argv = process.argv.slice(1);
   const child = spawn(process.execPath, [...process.execArgv, ...argv], {
     detached: true,
-    // As nbdkit: standard output goes nowhere, and standard error too unless -v.
-    stdio: ['ignore', 'ignore', verbose ? 'inherit' : 'ignore', 'ipc'],
+    // As nbdkit: standard output goes nowhere, and standard error too unless -v. Standard input
+    // stays, for the configuration that nbdkit reads before it forks (an inline script, `sh -`).
+    stdio: ['inherit', 'ignore', verbose ? 'inherit' : 'ignore', 'ipc'],
     env: { ...process.env, [DAEMON_CHILD]: '1' },
   });
   return new Promise((resolve) => {
@@ -84,6 +85,7 @@ async function serve(args: CliArgs): Promise<number> {
     requestTimeout: args.requestTimeout,
     shutdownTimeout: args.shutdownTimeout,
     maxConnections: args.maxConnections,
+    structuredReplies: !args.noStructuredReplies,
   });
   // A layer's forgotten promise must not take every client down with it.
   process.on('unhandledRejection', (e) => console.error(`nbdkit-ts: error: unhandled rejection: ${errorMessage(e)}`));

@@ -276,6 +276,7 @@ class Negotiation {
   private structuredReply(data: Buffer): void {
     if (data.length !== 0) throw new OptionError(NBD_REP_ERR_INVALID, 'NBD_OPT_STRUCTURED_REPLY with data');
     if (this.structured) throw new OptionError(NBD_REP_ERR_INVALID, 'structured replies already negotiated');
+    if (this.server.noStructuredReplies) throw new OptionError(NBD_REP_ERR_UNSUP, 'structured replies are disabled (--no-sr)');
     this.structured = true;
     this.reply(NBD_OPT_STRUCTURED_REPLY, NBD_REP_ACK);
   }
@@ -309,8 +310,11 @@ class Negotiation {
     this.reply(option, NBD_REP_INFO, infoExport(capabilities.size, result.eflags));
     if (infos.includes(NBD_INFO_NAME)) this.reply(option, NBD_REP_INFO, infoText(NBD_INFO_NAME, top.exportName));
     if (infos.includes(NBD_INFO_DESCRIPTION)) {
-      const exports = await this.bounded('listExports', this.server.stack.listExports(0, this.client())).catch(() => []);
-      const description = exports.find((e) => e.name === top.exportName)?.description;
+      const listed = async () => {
+        const exports = await this.bounded('listExports', this.server.stack.listExports(0, this.client())).catch(() => []);
+        return exports.find((e) => e.name === top.exportName)?.description;
+      };
+      const description = capabilities.description ?? (await listed());
       if (description !== undefined) this.reply(option, NBD_REP_INFO, infoText(NBD_INFO_DESCRIPTION, description));
     }
     const bs = capabilities.blockSize;

@@ -40,6 +40,7 @@ export function checkCapabilities(layer: string, c: Partial<Capabilities>): Capa
   for (const k of ['canZero', 'canFua', 'canCache'] as const) {
     if (!SUPPORT.includes(c[k] as Support)) bad(k, c[k]);
   }
+  if (c.description !== undefined && typeof c.description !== 'string') bad('description', c.description);
   if (c.blockSize !== undefined) checkBlockSize(layer, c.blockSize);
   return c as Capabilities;
 }

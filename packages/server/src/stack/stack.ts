@@ -234,7 +234,8 @@ export class Stack {
       ctx.prepared = true;
       step = 'capabilities';
       const caps = checkCapabilities(ctx.layer.name, await capabilities());
-      ctx.capabilities = ctx.readonly ? readonlyCapabilities(caps) : caps;
+      // A layer that cannot write advertises nothing that writes, as a read-only connection (as nbdkit).
+      ctx.capabilities = ctx.readonly || !caps.canWrite ? readonlyCapabilities(caps) : caps;
       return ctx;
     } catch (e) {
       await ctx.close().catch(() => {});
