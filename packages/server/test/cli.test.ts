@@ -83,6 +83,14 @@ describe('the nbdkit-ts command line', () => {
     expect(r.status).toBe(0);
   });
 
+  it("--filter=retry, nbdkit's name, is filter-reopen with the same parameters", async () => {
+    const v = await nbdkitTs(['--filter=retry', 'null', '--version']);
+    expect(v.stdout).toMatch(/^reopen \d/m);
+    const r = await nbdkitTs(['-U', '-', '--filter=retry', 'file', image, 'retries=2', 'retry-delay=0.1', 'retry-readonly=true', '--run', 'nbdinfo --size "$uri"']);
+    expect(r.stderr).toBe('');
+    expect(r.stdout.trim()).toBe(String(4 * 1024 * 1024));
+  });
+
   it('SIGTERM during FUA writes: the server exits 0 and every acknowledged write is on disk', async () => {
     const img = join(dir, 'term.img');
     writeFileSync(img, Buffer.alloc(16 * 1024 * 1024));

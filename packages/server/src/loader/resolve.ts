@@ -36,9 +36,17 @@ export function isPath(name: string): boolean {
   return name.startsWith('.') || name.startsWith('/') || name.endsWith('.js') || name.endsWith('.mjs');
 }
 
-/** The package names tried for a layer name, first-party first. */
+/**
+ * nbdkit's names for layers that nbdkit-ts ships under another name, tried
+ * after the name itself: nbdkit's retry filter is filter-reopen (same
+ * parameters: retries, retry-delay, retry-exponential, retry-readonly).
+ */
+const ALIASES: Readonly<Record<string, string>> = { 'filter-retry': '@nbdkit-ts/filter-reopen' };
+
+/** The package names tried for a layer name, first-party first, then an alias. */
 export function packageNames(kind: LayerKind, name: string): string[] {
-  return [`@nbdkit-ts/${kind}-${name}`, `nbdkit-ts-${kind}-${name}`];
+  const alias = ALIASES[`${kind}-${name}`];
+  return [`@nbdkit-ts/${kind}-${name}`, `nbdkit-ts-${kind}-${name}`, ...(alias === undefined ? [] : [alias])];
 }
 
 let globalRoot: string | undefined | null = null;
