@@ -12,9 +12,16 @@ import {
 } from '@nbdkit-ts/core';
 import type { LoadedLayer } from './loaded-layer.js';
 import type { Scope } from './scope.js';
+import { MAX_REQUEST_SIZE } from '../protocol/constants.js';
 
-/** Largest buffer used when the server emulates zero (by writing) or cache (by reading). */
+/** Largest buffer used when the server emulates zero (by writing). */
 const EMULATION_CHUNK = 1024 * 1024;
+/**
+ * Largest read when the server emulates cache (by reading and discarding), as
+ * nbdkit: the largest request, so a layer sees the reads a client's cache
+ * would have made. One buffer for every context: what it holds is never used.
+ */
+const CACHE_CHUNK = MAX_REQUEST_SIZE;
 let zeroes: Uint8Array | undefined;
 let sink: Uint8Array | undefined;
 
@@ -282,9 +289,9 @@ export class LayerContext implements Next {
   }
 
   private async readAndDiscard(count: number, offset: bigint): Promise<void> {
-    sink ??= new Uint8Array(EMULATION_CHUNK);
+    sink ??= new Uint8Array(CACHE_CHUNK);
     while (count > 0) {
-      const n = Math.min(count, EMULATION_CHUNK);
+      const n = Math.min(count, CACHE_CHUNK);
       await this.pread(sink.subarray(0, n), offset, 0);
       count -= n;
       offset += BigInt(n);
