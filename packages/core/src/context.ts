@@ -15,6 +15,14 @@ export interface ConnectionInfo {
   readonly log: Logger;
   /** The value of a `-D LAYER.FLAG=N` debug flag of this layer, 0 when unset. */
   debugFlag(name: string): number;
+  /**
+   * Ends the client's connection (nbdkit_disconnect): `force` drops it at
+   * once, replies in flight included; otherwise the requests in flight are
+   * answered and every later one fails with ESHUTDOWN without reaching the
+   * layers, until the client leaves. Does nothing outside a connection
+   * (a shared context).
+   */
+  disconnect(force: boolean): void;
 }
 
 /**

@@ -36,4 +36,10 @@ export interface Host {
    * stopped. `name` appears in messages.
    */
   background(name: string, task: BackgroundTask): void;
+  /**
+   * Asks the server to shut down, as SIGTERM does (nbdkit_shutdown): it
+   * stops accepting clients, answers what is in flight and exits. Returns at
+   * once.
+   */
+  shutdown(): void;
 }

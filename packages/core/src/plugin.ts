@@ -14,6 +14,12 @@ export interface Plugin<H extends PluginHandle = PluginHandle> extends LayerDefi
    * order, instead of being refused. Says what those keys are, for `--help`.
    */
   readonly otherParams?: string;
+  /**
+   * Lines of the plugin's own for `--dump-plugin` (`key=value`, a line each),
+   * asked after the command line's parameters were given to config (as
+   * nbdkit, without configComplete).
+   */
+  dumpPlugin?(): MaybePromise<string>;
   /** After configuration, before the server listens. */
   ready?(host: Host): MaybePromise<void>;
   /** When a client connects, before the handshake. Throw to refuse it. */

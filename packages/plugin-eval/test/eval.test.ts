@@ -43,6 +43,13 @@ describe('the eval plugin', () => {
     expect(readFileSync(join(dir, 'config.log'), 'utf8')).toBe('a=1\nb=two\n');
   });
 
+  it("--dump-plugin says which exit statuses have a meaning, and adds the dump_plugin snippet's lines", async () => {
+    const r = await run(process.execPath, [cliPath(), '--dump-plugin', PLUGIN, 'dump_plugin=echo extra=stuff; echo more=yes']);
+    expect(r.status).toBe(0);
+    expect(r.stdout).toMatch(/^name=eval$/m);
+    expect(r.stdout).toMatch(/^max_known_status=8\nextra=stuff\nmore=yes\n$/m);
+  });
+
   it.each([
     [['get_size=echo 1', 'get_size=echo 2'], 'eval: method get_size defined more than once on the command line'],
     [['get_size=echo 1', 'disk=x.img'], "eval: callback 'disk' is unknown, and there is no 'config' callback to handle it"],

@@ -11,13 +11,27 @@ export type Outcome = 'ok' | 'missing' | 'false';
  */
 const KNOWN_ERRNOS = ['EPERM', 'EIO', 'ENOMEM', 'EINVAL', 'ENOSPC', 'EOVERFLOW', 'ESHUTDOWN', 'ENOTSUP', 'EOPNOTSUPP', 'EROFS', 'EDQUOT', 'EFBIG'];
 
+/** What statuses 4 to 8 ask of the server. */
+export interface ServerControl {
+  /** Shut the server down (statuses 4 and 5). */
+  shutdown(): void;
+  /** End the connection: at once (6), or refusing later requests (7 and 8). */
+  disconnect(force: boolean): void;
+}
+
+/** The highest status with a meaning, for `--dump-plugin` (`max_known_status=`). */
+export const MAX_KNOWN_STATUS = 8;
+
 /**
- * Reads a script's exit status: 0 ok, 2 missing, 3 false; 1 and any other
- * status an error, thrown with the errno name the script printed first on
- * stderr (any case, then whitespace or the end) and the first line of the
- * rest as the message.
+ * Reads a script's exit status as nbdkit does: 0 ok, 2 missing, 3 false; 4
+ * shut the server down and succeed, 5 shut it down and fail (ESHUTDOWN unless
+ * stderr names another error); 6 drop the connection (the client sees no
+ * reply); 7 and 8 refuse the connection's later requests, then succeed or
+ * fail (ESHUTDOWN by default). 1 and any other status is an error, thrown
+ * with the errno name the script printed first on stderr (any case, then
+ * whitespace or the end) and the first line of the rest as the message.
  */
-export function outcome(script: string, run: ScriptRun): Outcome {
+export function outcome(script: string, run: ScriptRun, control: ServerControl): Outcome {
   switch (run.status) {
     case 0:
       return 'ok';
@@ -25,11 +39,26 @@ export function outcome(script: string, run: ScriptRun): Outcome {
       return 'missing';
     case 3:
       return 'false';
+    case 4:
+      control.shutdown();
+      return 'ok';
+    case 5:
+      control.shutdown();
+      throw scriptError(script, run.stderr, 'ESHUTDOWN');
+    case 6:
+      control.disconnect(true);
+      return 'missing';
+    case 7:
+      control.disconnect(false);
+      return 'ok';
+    case 8:
+      control.disconnect(false);
+      throw scriptError(script, run.stderr, 'ESHUTDOWN');
   }
-  throw scriptError(script, run.stderr);
+  throw scriptError(script, run.stderr, 'EIO');
 }
 
-function scriptError(script: string, stderr: string): Error {
+function scriptError(script: string, stderr: string, otherwise: string): Error {
   const text = stderr.replace(/\n+$/, '');
   const m = /^([A-Za-z]+)(?:\s+|$)/.exec(text);
   const name = m?.[1]?.toUpperCase();
@@ -37,5 +66,5 @@ function scriptError(script: string, stderr: string): Error {
   const rest = known ? text.slice(m?.[0].length ?? 0) : text;
   const firstLine = rest.split('\n', 1)[0] ?? '';
   const message = text === '' ? 'script exited with error, but did not print an error message on stderr' : firstLine || (name ?? '');
-  return nbdError(known ? name : 'EIO', `${script}: ${message}`);
+  return nbdError(known ? name : otherwise, `${script}: ${message}`);
 }

@@ -1,5 +1,5 @@
-import { nbdError, parseSize, type Capabilities, type ClientInfo, type Concurrency, type ConnectionInfo, type ExportInfo, type ExtentList, type Flags, type Logger, type PluginCapabilities, type PluginHandle, type Support } from '@nbdkit-ts/core';
-import { outcome, type Outcome } from './exit-status.js';
+import { nbdError, parseSize, type Capabilities, type ClientInfo, type Concurrency, type ConnectionInfo, type ExportInfo, type ExtentList, type Flags, type Host, type PluginCapabilities, type PluginHandle, type Support } from '@nbdkit-ts/core';
+import { outcome, type Outcome, type ServerControl } from './exit-status.js';
 import { parseExports, parseExtents, flagWords } from './script-output.js';
 import { runScript } from './run-script.js';
 
@@ -27,8 +27,8 @@ const bool = (b: boolean) => (b ? 'true' : 'false');
  * method (one script for sh, one per method for eval).
  */
 export class ScriptMethods {
-  /** Where `calling:` lines go; set once the server is ready. */
-  log: Logger | undefined;
+  /** The server's services, once it is ready: where `calling:` lines go, and shutdown. */
+  host: Host | undefined;
   private readonly defaultExports = new WeakMap<ClientInfo, Promise<string>>();
 
   constructor(
@@ -36,24 +36,31 @@ export class ScriptMethods {
     private readonly env: NodeJS.ProcessEnv,
   ) {}
 
-  /** Runs a method; throws what the script reported when it failed. */
-  async call(method: string, args: readonly string[] = [], input?: Uint8Array, log = this.log): Promise<Called> {
+  /**
+   * Runs a method for `connection` (or none); throws what the script
+   * reported when it failed.
+   */
+  async call(method: string, args: readonly string[] = [], connection?: ConnectionInfo, input?: Uint8Array): Promise<Called> {
     const script = this.scriptFor(method);
-    log?.debug(`calling: ${[script, method, ...args].join(' ')}`);
+    (connection?.log ?? this.host?.log)?.debug(`calling: ${[script, method, ...args].join(' ')}`);
     const run = await runScript(script, [method, ...args], this.env, input);
-    return { outcome: outcome(script, run), stdout: run.stdout };
+    const control: ServerControl = {
+      shutdown: () => this.host?.shutdown(),
+      disconnect: (force) => connection?.disconnect(force),
+    };
+    return { outcome: outcome(script, run, control), stdout: run.stdout };
   }
 
   /** Runs a method that may only succeed or be missing. */
-  async run(method: string, args: readonly string[] = [], log?: Logger): Promise<Called> {
-    const r = await this.call(method, args, undefined, log);
+  async run(method: string, args: readonly string[] = [], connection?: ConnectionInfo): Promise<Called> {
+    const r = await this.call(method, args, connection);
     if (r.outcome === 'false') throw nbdError('EIO', `${this.scriptFor(method)}: ${method} method returned unexpected code (3/false)`);
     return r;
   }
 
   /** A boolean method: 0 true, 3 false, missing `otherwise`. */
-  async bool(method: string, args: readonly string[], otherwise: boolean, log?: Logger): Promise<boolean> {
-    const r = await this.call(method, args, undefined, log);
+  async bool(method: string, args: readonly string[], otherwise: boolean, connection: ConnectionInfo): Promise<boolean> {
+    const r = await this.call(method, args, connection);
     return r.outcome === 'missing' ? otherwise : r.outcome === 'ok';
   }
 
@@ -82,10 +89,10 @@ export class ScriptMethods {
   }
 
   async open(info: ConnectionInfo): Promise<PluginHandle> {
-    const r = await this.run('open', [bool(info.readonly), info.exportName, bool(info.tls)], info.log);
+    const r = await this.run('open', [bool(info.readonly), info.exportName, bool(info.tls)], info);
     const handle = r.outcome === 'missing' ? '' : text(r.stdout);
     if (handle !== '') info.log.debug(`handle: ${handle}`);
-    return new ScriptHandle(this, handle, info.log);
+    return new ScriptHandle(this, handle, info);
   }
 }
 
@@ -94,15 +101,15 @@ class ScriptHandle implements PluginHandle {
   constructor(
     private readonly methods: ScriptMethods,
     private readonly h: string,
-    private readonly log: Logger,
+    private readonly connection: ConnectionInfo,
   ) {}
 
   private script(method: string): Promise<{ outcome: Outcome; stdout: Buffer }> {
-    return this.methods.run(method, [this.h], this.log);
+    return this.methods.run(method, [this.h], this.connection);
   }
 
   private bool(method: string, otherwise: boolean): Promise<boolean> {
-    return this.methods.bool(method, [this.h], otherwise, this.log);
+    return this.methods.bool(method, [this.h], otherwise, this.connection);
   }
 
   /** A method that prints none, emulate or native. */
@@ -161,7 +168,7 @@ class ScriptHandle implements PluginHandle {
   }
 
   async pread(buf: Uint8Array, offset: bigint): Promise<void> {
-    const r = await this.methods.run('pread', [this.h, String(buf.length), String(offset)], this.log);
+    const r = await this.methods.run('pread', [this.h, String(buf.length), String(offset)], this.connection);
     if (r.outcome === 'missing') throw nbdError('EIO', 'the pread method is required');
     if (r.stdout.length !== buf.length) {
       throw nbdError('EIO', `incorrect amount of data read: expecting ${buf.length} bytes but received ${r.stdout.length} bytes from the script`);
@@ -170,7 +177,7 @@ class ScriptHandle implements PluginHandle {
   }
 
   async pwrite(buf: Uint8Array, offset: bigint, flags: Flags): Promise<void> {
-    const r = await this.methods.call('pwrite', [this.h, String(buf.length), String(offset), flagWords(flags)], buf, this.log);
+    const r = await this.methods.call('pwrite', [this.h, String(buf.length), String(offset), flagWords(flags)], this.connection, buf);
     if (r.outcome === 'missing') throw nbdError('EIO', 'pwrite not implemented');
     if (r.outcome === 'false') throw nbdError('EIO', 'pwrite method returned unexpected code (3/false)');
   }
@@ -180,26 +187,26 @@ class ScriptHandle implements PluginHandle {
   }
 
   async trim(count: number, offset: bigint, flags: Flags): Promise<void> {
-    await this.methods.run('trim', [this.h, String(count), String(offset), flagWords(flags)], this.log);
+    await this.methods.run('trim', [this.h, String(count), String(offset), flagWords(flags)], this.connection);
   }
 
   async zero(count: number, offset: bigint, flags: Flags): Promise<void> {
-    const r = await this.methods.run('zero', [this.h, String(count), String(offset), flagWords(flags)], this.log);
+    const r = await this.methods.run('zero', [this.h, String(count), String(offset), flagWords(flags)], this.connection);
     if (r.outcome === 'missing') throw nbdError('ENOTSUP', 'zero falling back to pwrite');
   }
 
   async extents(count: number, offset: bigint, flags: Flags, extents: ExtentList): Promise<void> {
-    const r = await this.methods.run('extents', [this.h, String(count), String(offset), flagWords(flags)], this.log);
+    const r = await this.methods.run('extents', [this.h, String(count), String(offset), flagWords(flags)], this.connection);
     if (r.outcome === 'missing') throw nbdError('EIO', 'can_extents returned true, but extents method is not defined');
     for (const e of parseExtents(r.stdout.toString())) extents.add(e.offset, e.length, e.type);
   }
 
   async cache(count: number, offset: bigint): Promise<void> {
-    await this.methods.run('cache', [this.h, String(count), String(offset)], this.log);
+    await this.methods.run('cache', [this.h, String(count), String(offset)], this.connection);
   }
 
   async close(): Promise<void> {
     // As nbdkit: whatever close says, the handle is gone.
-    await this.methods.call('close', [this.h], undefined, this.log).catch((e: unknown) => this.log.error(e instanceof Error ? e.message : String(e)));
+    await this.methods.call('close', [this.h], this.connection).catch((e: unknown) => this.connection.log.error(e instanceof Error ? e.message : String(e)));
   }
 }

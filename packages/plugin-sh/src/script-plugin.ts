@@ -1,4 +1,5 @@
 import { type Concurrency, type ParamSpec, type PluginHandle, type PluginSpec } from '@nbdkit-ts/core';
+import { MAX_KNOWN_STATUS } from './exit-status.js';
 import type { ScriptDir } from './script-dir.js';
 import type { ScriptMethods } from './script-methods.js';
 
@@ -48,12 +49,21 @@ export function scriptPlugin(parts: ScriptPluginParts): PluginSpec<PluginHandle>
     },
     async ready(host) {
       const { methods } = scripts();
-      methods.log = host.log;
+      methods.host = host;
       await methods.run('get_ready');
       await methods.run('after_fork');
     },
     async preconnect(client) {
       await scripts().methods.run('preconnect', [client.readonly ? 'true' : 'false']);
+    },
+    async dumpPlugin() {
+      const lines = [`max_known_status=${MAX_KNOWN_STATUS}`];
+      const configured = parts.scripts();
+      if (configured !== undefined) {
+        const r = await configured.methods.run('dump_plugin');
+        if (r.outcome === 'ok') lines.push(r.stdout.toString().replace(/\n$/, ''));
+      }
+      return lines.join('\n');
     },
     listExports: (client) => scripts().methods.listExports(client),
     defaultExport: (client) => scripts().methods.defaultExport(client),
@@ -62,7 +72,7 @@ export function scriptPlugin(parts: ScriptPluginParts): PluginSpec<PluginHandle>
       const configured = parts.scripts();
       if (configured === undefined) return;
       const { methods, dir } = configured;
-      await methods.call('unload').catch((e: unknown) => methods.log?.error(e instanceof Error ? e.message : String(e)));
+      await methods.call('unload').catch((e: unknown) => methods.host?.log.error(e instanceof Error ? e.message : String(e)));
       dir.remove();
     },
   };

@@ -145,6 +145,37 @@ esac
     expect(r.status).toBe(0);
   });
 
+  it('statuses 6, 7 and 8 end the connection (6 at once, 7 and 8 refusing later requests); 4 shuts the server down', async () => {
+    const s = script('statuses.sh', `
+  open) echo "$3" ;;
+  get_size) echo 1M ;;
+  can_write|can_flush) exit 0 ;;
+  flush) exit 0 ;;
+  pread) dd if=/dev/zero count=$3 iflag=count_bytes status=none ;;
+  pwrite) cat >/dev/null; exit "$2" ;;`);
+    const server = await startServer([PLUGIN, s]);
+    const write = (status: number, then: string) =>
+      nbdsh(server.uriFor(String(status)), `
+import errno
+def errnum(f):
+    try:
+        f()
+    except nbd.Error as e:
+        return e.errnum
+    return 0
+${then}
+`);
+    await write(7, 'assert errnum(lambda: h.pwrite(b"x", 0)) == 0\nassert errnum(h.flush) == errno.ESHUTDOWN\nassert errnum(lambda: h.pread(1, 0)) == errno.ESHUTDOWN');
+    await write(8, 'assert errnum(lambda: h.pwrite(b"x", 0)) == errno.ESHUTDOWN\nassert errnum(h.flush) == errno.ESHUTDOWN');
+    await write(6, 'assert errnum(lambda: h.pwrite(b"x", 0)) == errno.ENOTCONN');
+    await write(0, 'assert errnum(lambda: h.pwrite(b"x", 0)) == 0');
+    await write(4, 'h.pwrite(b"x", 0)').catch(() => {});
+    // Status 4 stops the server by itself: no signal is sent.
+    for (let i = 0; i < 200 && server.child.exitCode === null; i++) await new Promise((r) => setTimeout(r, 50));
+    expect(server.child.exitCode).toBe(0);
+    expect(await server.stop()).toBe(0);
+  });
+
   it.each([
     [['file=x.img'], 'sh: the first parameter must be script=/path/to/script'],
     [['script=/nonexistent/plugin.sh'], 'sh: script=/nonexistent/plugin.sh: '],

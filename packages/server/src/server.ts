@@ -11,7 +11,7 @@ import { loadTls, type TlsOptions } from './connection/tls.js';
 import { checkLayer, loadLayer } from './loader/load-layer.js';
 import { createLogger, type LogSink } from './log/logger.js';
 import type { LoadedLayer } from './stack/loaded-layer.js';
-import { routeParams } from './stack/params.js';
+import { configure } from './stack/configure.js';
 import { BackgroundTasks } from './stack/background-tasks.js';
 import { Scope } from './stack/scope.js';
 import { Stack } from './stack/stack.js';
@@ -42,6 +42,11 @@ export interface ServerOptions {
   readonly requestTimeout?: number;
   /** Seconds close() waits for requests in flight and cleanup before dropping them (`--shutdown-timeout`, default 10). */
   readonly shutdownTimeout?: number;
+  /**
+   * Called when a layer asks the server to shut down (Host.shutdown); the
+   * `nbdkit-ts` command stops as on SIGTERM. Default: the server closes.
+   */
+  readonly onShutdownRequest?: () => void;
   /** Whether clients may negotiate structured replies (default true; `--no-sr`: false, as for an old server). */
   readonly structuredReplies?: boolean;
   /** Connections served at once (`--max-connections`, default 1024); more are refused. */
@@ -155,6 +160,13 @@ export class NbdServer {
     const tls = await loadTls(options.tls ?? { mode: 'off' });
     const abort = new AbortController();
     const tasks = new BackgroundTasks();
+    let created: NbdServer | undefined;
+    let pending = false;
+    const shutdownRequested = () => {
+      if (options.onShutdownRequest !== undefined) options.onShutdownRequest();
+      else if (created !== undefined) void created.close();
+      else pending = true;
+    };
     const load = async (kind: 'plugin' | 'filter', x: PluginDefinition | FilterDefinition | string) =>
       typeof x === 'string' ? loadLayer(kind, x, options.searchPath) : { def: checkLayer(kind, x, 'embedded'), source: 'embedded' };
     const modules = [...(await Promise.all((options.filters ?? []).map((f) => load('filter', f)))), await load('plugin', options.plugin)];
@@ -168,22 +180,15 @@ export class NbdServer {
         debugFlag: (n) => flags.get(n) ?? 0,
         signal: abort.signal,
         background: (name, task) => tasks.start(layerLog, name, task),
+        shutdown: () => shutdownRequested(),
       };
       const logFor = (id: number | undefined) => (id === undefined ? layerLog : createLogger(`${def.name}[${id}]`, logOptions));
       return { def, index, name: def.name, source, log: layerLog, logFor, host, debugFlags: flags, census: { open: 0 } };
     });
-    const routed = routeParams(
+    await configure(
       layers.map((l) => l.def),
       options.params ?? [],
     );
-    for (const p of routed) {
-      const layer = layers[p.index] as LoadedLayer;
-      try {
-        await layer.def.config?.(p.key, p.value);
-      } catch (e) {
-        throw new Error(`${layer.name}: ${errorMessage(e)}`, { cause: e });
-      }
-    }
     for (let i = layers.length - 1; i >= 0; i--) {
       const layer = layers[i] as LoadedLayer;
       try {
@@ -197,6 +202,8 @@ export class NbdServer {
     await stack.ready();
     const server = new NbdServer(stack, tasks, options, log, limits, tls);
     server.abort.signal.addEventListener('abort', () => abort.abort());
+    created = server;
+    if (pending) void server.close();
     return server;
   }
 

@@ -9,6 +9,7 @@ import { TlsConfigError } from '../connection/tls.js';
 import { LayerNotFound } from '../loader/resolve.js';
 import { createServer, type ListenAddress, type ListenTarget } from '../server.js';
 import { UnknownParameter } from '../stack/params.js';
+import { configure } from '../stack/configure.js';
 import { optionNames, parseArgs, UsageError, type CliArgs } from './args.js';
 import { runCaptive } from './run-captive.js';
 
@@ -37,7 +38,12 @@ async function printInfo(args: CliArgs): Promise<void> {
   if (args.dumpPlugin) {
     const plugin = layers.at(-1);
     if (plugin === undefined || plugin.def.kind !== 'plugin') throw new UsageError('--dump-plugin needs a plugin');
-    console.log(dumpPlugin(plugin.def, plugin.source, plugin.version));
+    await configure(
+      layers.map((l) => l.def),
+      args.params,
+    );
+    const own = (await plugin.def.dumpPlugin?.())?.replace(/\n$/, '');
+    console.log(dumpPlugin(plugin.def, plugin.source, plugin.version) + (own === undefined || own === '' ? '' : `\n${own}`));
   }
 }
 
@@ -73,6 +79,8 @@ function daemonize(verbose: boolean): Promise<number> {
 async function serve(args: CliArgs): Promise<number> {
   if (args.plugin === undefined) throw new UsageError('no plugin given');
   if (!args.foreground && process.env[DAEMON_CHILD] === undefined) return daemonize(args.verbose);
+  let shutdownRequested: () => void = () => {};
+  const asked = new Promise<void>((resolve) => (shutdownRequested = resolve));
   const server = await createServer({
     plugin: args.plugin,
     filters: args.filters,
@@ -86,6 +94,7 @@ async function serve(args: CliArgs): Promise<number> {
     shutdownTimeout: args.shutdownTimeout,
     maxConnections: args.maxConnections,
     structuredReplies: !args.noStructuredReplies,
+    onShutdownRequest: () => shutdownRequested(),
   });
   // A layer's forgotten promise must not take every client down with it.
   process.on('unhandledRejection', (e) => console.error(`nbdkit-ts: error: unhandled rejection: ${errorMessage(e)}`));
@@ -112,7 +121,7 @@ async function serve(args: CliArgs): Promise<number> {
     return stopped;
   };
   const done = new Promise<number>((resolve) => {
-    void signalled.then(() => stop(0).then(resolve));
+    void Promise.race([signalled, asked]).then(() => stop(0).then(resolve));
     if (args.exitWithParent) watchParent(() => void stop(0).then(resolve));
     if (args.run !== undefined) void runCaptive(args.run, address, args.exportName, args.tls.mode).then((status) => stop(status).then(resolve));
   });

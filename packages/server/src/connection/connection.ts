@@ -77,6 +77,8 @@ export class Connection {
   private readonly receive = new ReceiveBuffer();
   /** Whether the buffer of the read under way is a write payload's rather than {@link receive}'s. */
   private readingPayload = false;
+  /** A layer asked for a soft disconnect during the handshake. */
+  private refuseOnceNegotiated = false;
   /** Settles when the connection has closed its socket and its contexts. */
   readonly finished: Promise<void>;
 
@@ -210,6 +212,7 @@ export class Connection {
     }
     const timeout = this.server.limits.requestTimeout;
     this.negotiated = timeout > 0 ? { ...n, top: new DeadlineCalls(n.context, timeout, (call) => this.requestExpired(call)) } : n;
+    this.negotiated.refusing = this.refuseOnceNegotiated;
     // Ended while the export opened: the context is closed with the others.
     if (this.phase !== 'handshake') return;
     this.phase = nextPhase(this.phase, 'negotiated');
@@ -310,8 +313,15 @@ export class Connection {
     this.debug(`TLS: ${secure.getProtocol() ?? ''} ${secure.getCipher().name}`);
   }
 
+  /** ConnectionInfo.disconnect: drop the connection, or refuse every later request. */
+  private layerDisconnect(force: boolean): void {
+    if (force) this.end('dropped-by-layer');
+    else if (this.negotiated !== undefined) this.negotiated.refusing = true;
+    else this.refuseOnceNegotiated = true;
+  }
+
   private scopeFor(exportName: string, readonly: boolean): Scope {
-    const scope = new Scope(exportName, readonly, this.tls, AbortSignal.any([this.abort.signal, this.server.signal]), this.id, this.server.log);
+    const scope = new Scope(exportName, readonly, this.tls, AbortSignal.any([this.abort.signal, this.server.signal]), this.id, this.server.log, (force) => this.layerDisconnect(force));
     this.scopes.push(scope);
     return scope;
   }

@@ -75,6 +75,8 @@ export interface Negotiated {
   /** Whether base:allocation was selected. */
   readonly blockStatus: boolean;
   readonly eflags: number;
+  /** Set when a layer asked for a soft disconnect: every later request fails with ESHUTDOWN. */
+  refusing: boolean;
 }
 
 /** The transmission flags an export advertises. */
@@ -239,7 +241,7 @@ class Negotiation {
   private negotiated(top: LayerContext, name: string): Negotiated {
     const eflags = transmissionFlags(top.capabilities, this.structured, this.server.stack.concurrency);
     const blockStatus = this.meta?.on === true && this.meta.exportName === name;
-    return { top, context: top, exportName: top.exportName, structured: this.structured, blockStatus, eflags };
+    return { top, context: top, exportName: top.exportName, structured: this.structured, blockStatus, eflags, refusing: false };
   }
 
   private async exportName(data: Buffer): Promise<Step> {

@@ -28,7 +28,9 @@ export type EndCause =
   /** Shutdown past its deadline: dropped whatever is in flight. */
   | 'killed'
   /** A fault of the server or of a layer outside any request. */
-  | 'failure';
+  | 'failure'
+  /** A layer dropped the connection (ConnectionInfo.disconnect(true)). */
+  | 'dropped-by-layer';
 
 /** Whether replies to the requests in flight are still sent after an end of this cause. */
 export function keepsSocket(cause: EndCause): boolean {

@@ -16,6 +16,7 @@ import {
   NBD_CMD_WRITE,
   NBD_CMD_WRITE_ZEROES,
   NBD_EINVAL,
+  NBD_ESHUTDOWN,
   NBD_ENOMEM,
   NBD_FLAG_SEND_FAST_ZERO,
   NBD_FLAG_SEND_FUA,
@@ -97,6 +98,10 @@ function layerFlags(req: Request): Flags {
  * the request finished synchronously, or a promise of its end.
  */
 export function runRequest(req: Request, n: Negotiated, out: ReplyWriter, buffers: BufferPool, log: (m: string) => void): Promise<void> | undefined {
+  if (n.refusing) {
+    replyError(req, n, out, NBD_ESHUTDOWN, 'the connection is closing');
+    return undefined;
+  }
   const invalid = checkRequest(req, n);
   if (invalid !== undefined) {
     log(`request ${req.type} at ${req.offset} for ${req.count}: ${invalid.message}`);

@@ -28,6 +28,10 @@ export class FilterContext implements Context, Associated {
     return this.layer.debugFlags.get(name) ?? 0;
   }
 
+  disconnect(force: boolean): void {
+    this.scope.disconnect(force);
+  }
+
   async openNext(options: Omit<OpenOptions, 'shared'> = {}): Promise<Next> {
     // Defaults from this context, which may have been opened for another export or read-only.
     const next = await this.backend.open({ ...options, exportName: options.exportName ?? this.exportName, readonly: options.readonly ?? this.readonly });

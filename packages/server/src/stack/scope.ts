@@ -26,6 +26,8 @@ export class Scope {
     readonly connectionId: number | undefined,
     /** Connection-level messages. */
     readonly log: Logger,
+    /** Ends the connection (ConnectionInfo.disconnect); nothing for the shared scope. */
+    readonly disconnect: (force: boolean) => void = () => {},
   ) {}
 
   /** The scope in messages: `connection 3`, or `the shared scope`. */

@@ -188,6 +188,7 @@ export class Stack {
         signal: scope.signal,
         log: layer.logFor(scope.connectionId),
         debugFlag: (name) => layer.debugFlags.get(name) ?? 0,
+        disconnect: (force) => scope.disconnect(force),
       });
     } catch (e) {
       throw layerFault(layer, 'open', e, scope.connectionId);
