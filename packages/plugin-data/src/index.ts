@@ -17,19 +17,25 @@ export type { Expr, OffsetExpr, AssignExpr, ValueExpr, OffsetMode } from './ast.
 
 export default definePlugin<PluginHandle>(() => {
   const config = new DataConfig();
+  /** `$NAME` of data=: other parameters first, then the environment (as nbdkit). */
+  const variables = new Map<string, string>();
   let store: Store | undefined;
   return {
     apiVersion: 1,
     name: 'data',
     description: 'a disk in memory, its first contents given on the command line',
     params: PARAMS,
+    otherParams: 'NAME=VALUE defines $NAME for data= (before the environment does)',
     concurrency: 'parallel',
     config(key, value) {
-      config.set(key, value);
+      if (PARAMS.some((p) => p.name === key)) config.set(key, value);
+      else variables.set(key, value);
     },
     configComplete() {
-      store = config.complete((name) => process.env[name]);
+      store = config.complete((name) => variables.get(name) ?? process.env[name]);
     },
+    // What nbdkit's data plugin says of itself: base64= works; mlock and zstd allocators do not here.
+    dumpPlugin: () => 'data_base64=yes\nmlock=no\nzstd=no',
     open() {
       return memoryHandle(store as Store);
     },

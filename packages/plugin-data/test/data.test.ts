@@ -39,6 +39,13 @@ describe('the data plugin', () => {
     expect(await captive(['base64=MTIz', 'size=5'], read)).toBe('123\0\0');
   });
 
+  it('takes other key=value parameters as variables, before the environment', async () => {
+    const read = `nbdsh -u "$uri" -c 'import sys; sys.stdout.buffer.write(h.pread(h.get_size(), 0))'`;
+    expect(await captive(['"<" $a*2 $b ">"', 'a=" x "', 'b="y"'], read, { b: '"env"' })).toBe('< x  x y>');
+    const dump = await runOk(process.execPath, [cliPath(), '--dump-plugin', 'data']);
+    expect(dump.stdout).toMatch(/^data_base64=yes$/m);
+  });
+
   it('shares the disk between connections, writable, and keeps writes until it exits', async () => {
     const server = await startServer(['data', '"abc" @^4096', 'allocator=malloc']);
     try {

@@ -60,6 +60,10 @@ export default definePlugin(() => {
     configComplete() {
       source = config.complete();
     },
+    // What nbdkit's file plugin says of itself: the sparse-aware calls this system has.
+    async dumpPlugin() {
+      return (await nativeOps()) === undefined ? '' : 'file_extents=yes\nfile_falloc_fl_punch_hole=yes\nfile_falloc_fl_zero_range=yes';
+    },
     async ready(host) {
       log = host.log;
       if (config.cache === 'none' || config.fadvise !== 'normal') await nativeOps();

@@ -61,6 +61,11 @@ describe('parameter errors name the parameter', () => {
     }
   });
 
+  it('--dump-plugin names the sparse-aware calls this system has, as nbdkit does', async () => {
+    const r = await runOk(process.execPath, [cliPath(), '--dump-plugin', 'file']);
+    expect(r.stdout).toMatch(/^file_extents=yes\nfile_falloc_fl_punch_hole=yes\nfile_falloc_fl_zero_range=yes$/m);
+  });
+
   it('--help lists every parameter', async () => {
     const { stdout } = await runOk(process.execPath, [cliPath(), 'file', '--help']);
     for (const key of ['file=', 'dir=', 'fd=', 'cache=', 'fadvise=']) expect(stdout).toContain(`  ${key}`);

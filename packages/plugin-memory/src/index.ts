@@ -33,6 +33,8 @@ export default definePlugin<PluginHandle>(() => {
       if (key === 'size') size = parseSize(key, value);
       else allocator = parseAllocator(key, value);
     },
+    // As nbdkit's memory plugin says of itself: the mlock and zstd allocators are not available here.
+    dumpPlugin: () => 'mlock=no\nzstd=no',
     configComplete() {
       if (size === undefined) throw new Error('size= is required: the size of the disk (nbdkit-ts memory 1G)');
       store = createStore(allocator, size);

@@ -65,6 +65,11 @@ h.zero(1 << 19, 2 << 34)
     }
   });
 
+  it('--dump-plugin says, as nbdkit does, that the mlock and zstd allocators are not available', async () => {
+    const r = await runOk(process.execPath, [cliPath(), '--dump-plugin', 'memory']);
+    expect(r.stdout).toMatch(/^mlock=no\nzstd=no$/m);
+  });
+
   it('allocator=malloc serves a disk taken whole, all data', async () => {
     const server = await startServer(['memory', '3M', 'allocator=malloc']);
     try {
