@@ -21,6 +21,11 @@ export class DataConfig {
   private size: bigint | undefined;
   private allocator: Allocator = 'sparse';
 
+  /** Whether the disk is described in the data language (data=), the only source with $VARs. */
+  get usesData(): boolean {
+    return this.source?.key === 'data';
+  }
+
   /** One `key=value`; throws an error naming the parameter when the value is bad. */
   set(key: string, value: string): void {
     if (key === 'size') {

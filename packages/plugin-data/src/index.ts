@@ -32,6 +32,9 @@ export default definePlugin<PluginHandle>(() => {
       else variables.set(key, value);
     },
     configComplete() {
+      if (variables.size > 0 && !config.usesData) {
+        throw new Error(`${[...variables.keys()].map((k) => `${k}=`).join(', ')}: variables are for data=, and raw= or base64= was given`);
+      }
       store = config.complete((name) => variables.get(name) ?? process.env[name]);
     },
     // What nbdkit's data plugin says of itself: base64= works; mlock and zstd allocators do not here.

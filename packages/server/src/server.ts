@@ -15,6 +15,7 @@ import { configure } from './stack/configure.js';
 import { BackgroundTasks } from './stack/background-tasks.js';
 import { Scope } from './stack/scope.js';
 import { Stack } from './stack/stack.js';
+import { HANDSHAKE_FLAGS } from './protocol/handshake.js';
 
 /** How to build a server. */
 export interface ServerOptions {
@@ -47,6 +48,12 @@ export interface ServerOptions {
    * `nbdkit-ts` command stops as on SIGTERM. Default: the server closes.
    */
   readonly onShutdownRequest?: () => void;
+  /**
+   * The handshake flags to advertise, as a mask of fixed newstyle (1) and no
+   * zeroes (2) (`--mask-handshake`; default both): 0 makes the server look
+   * like an old one, for testing clients.
+   */
+  readonly handshakeFlagsMask?: number;
   /** Whether clients may negotiate structured replies (default true; `--no-sr`: false, as for an old server). */
   readonly structuredReplies?: boolean;
   /** Connections served at once (`--max-connections`, default 1024); more are refused. */
@@ -135,6 +142,7 @@ export class NbdServer {
       stack,
       readonly: options.readonly === true,
       noStructuredReplies: options.structuredReplies === false,
+      handshakeFlags: HANDSHAKE_FLAGS & (options.handshakeFlagsMask ?? HANDSHAKE_FLAGS),
       verbose: options.verbose === true,
       log,
       signal: this.abort.signal,

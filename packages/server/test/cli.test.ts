@@ -77,6 +77,16 @@ describe('the nbdkit-ts command line', () => {
     }
   });
 
+  it('--mask-handshake=0 looks like an old server: plain newstyle, NBD_OPT_EXPORT_NAME only, simple replies', async () => {
+    const r = await nbdkitTs(['--mask-handshake=0', 'file', image, '--run', 'nbdinfo "$uri"']);
+    expect(r.stderr).toBe('');
+    expect(r.stdout).toMatch(/^protocol: newstyle without TLS, using simple packets$/m);
+    expect(r.stdout).toContain(`export-size: ${4 * 1024 * 1024}`);
+    const bad = await nbdkitTs(['--mask-handshake=fixed', 'file', image]);
+    expect(bad.status).toBe(1);
+    expect(bad.stderr).toContain('--mask-handshake=fixed: not a number');
+  });
+
   it('--no-sr refuses structured replies: simple replies, no block status, no DF', async () => {
     const r = await nbdkitTs(['--no-sr', 'file', image, '--run', `nbdsh -u "$uri" -c 'assert not h.get_structured_replies_negotiated(); assert not h.can_df(); assert not h.can_meta_context("base:allocation"); assert len(h.pread(512, 0)) == 512'`]);
     expect(r.stderr).toBe('');

@@ -1,12 +1,13 @@
 import { describe, expect, it } from 'vitest';
 import { NBD_INFO_BLOCK_SIZE, NBD_INFO_EXPORT, NBD_INFO_NAME } from '../src/protocol/constants.js';
-import { decodeExportName, exportNameReply, greeting, infoBlockSize, infoExport, infoText, metaContextReply, serverReply } from '../src/protocol/handshake.js';
+import { decodeExportName, exportNameReply, greeting, HANDSHAKE_FLAGS, infoBlockSize, infoExport, infoText, metaContextReply, serverReply } from '../src/protocol/handshake.js';
 import { decodeString, InvalidOption } from '../src/protocol/options.js';
 import { ProtocolError } from '../src/protocol/requests.js';
 
 describe('handshake encoding', () => {
   it('the greeting: NBDMAGIC, IHAVEOPT, FIXED_NEWSTYLE | NO_ZEROES', () => {
-    expect(greeting().toString('hex')).toBe(Buffer.from('NBDMAGICIHAVEOPT').toString('hex') + '0003');
+    expect(greeting(HANDSHAKE_FLAGS).toString('hex')).toBe(Buffer.from('NBDMAGICIHAVEOPT').toString('hex') + '0003');
+    expect(greeting(HANDSHAKE_FLAGS & 1).toString('hex')).toBe(Buffer.from('NBDMAGICIHAVEOPT').toString('hex') + '0001');
   });
 
   it('the NBD_OPT_EXPORT_NAME answer is 10 bytes with NO_ZEROES, 134 without', () => {

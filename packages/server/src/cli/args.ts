@@ -30,6 +30,8 @@ export interface CliArgs {
   readonly list: boolean;
   /** `--no-sr`: no structured replies. */
   readonly noStructuredReplies: boolean;
+  /** `--mask-handshake=MASK`: the handshake flags to keep advertising. */
+  readonly handshakeFlagsMask: number | undefined;
 }
 
 /** The command line is wrong; the message says how. */
@@ -70,6 +72,7 @@ const OPTIONS: readonly OptionSpec[] = [
   { long: 'max-connections', arg: true },
   { long: 'list', arg: false },
   { long: 'no-sr', arg: false },
+  { long: 'mask-handshake', arg: true },
 ];
 
 /** The options this command takes, one a line, sorted: `--name` for long ones, `-x` for short ones. */
@@ -151,6 +154,8 @@ export function parseArgs(argv: readonly string[]): CliArgs {
     if (!/^\d+(\.\d+)?$/.test(text)) throw new UsageError(`--${long}=${text}: not a number of seconds`);
     return Number(text);
   };
+  const maskText = one('mask-handshake');
+  if (maskText !== undefined && !/^(\d+|0x[\da-f]+)$/i.test(maskText)) throw new UsageError(`--mask-handshake=${maskText}: not a number (decimal, or hexadecimal with 0x)`);
   const maxText = one('max-connections');
   if (maxText !== undefined && (!/^\d+$/.test(maxText) || Number(maxText) < 1)) throw new UsageError(`--max-connections=${maxText}: not a whole number of at least 1`);
   const tlsText = one('tls') ?? 'off';
@@ -189,5 +194,6 @@ export function parseArgs(argv: readonly string[]): CliArgs {
     maxConnections: maxText === undefined ? undefined : Number(maxText),
     list: flag('list'),
     noStructuredReplies: flag('no-sr'),
+    handshakeFlagsMask: maskText === undefined ? undefined : Number(maskText),
   };
 }

@@ -26,6 +26,7 @@ Options:
       --request-timeout S  fail with EIO a request the layers have not answered in S seconds
       --shutdown-timeout S  on SIGTERM, drop what still runs after S seconds (default 10)
       --no-sr            refuse structured replies (clients get simple replies, no block status)
+      --mask-handshake=M advertise only these handshake flags (1 fixed newstyle, 2 no zeroes)
   -v, --verbose          debug messages
   -D, --debug L.F=N      set debug flag F of layer L to N
   -V, --version          print the version of the server and of each layer

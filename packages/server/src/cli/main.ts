@@ -94,6 +94,7 @@ async function serve(args: CliArgs): Promise<number> {
     shutdownTimeout: args.shutdownTimeout,
     maxConnections: args.maxConnections,
     structuredReplies: !args.noStructuredReplies,
+    handshakeFlagsMask: args.handshakeFlagsMask,
     onShutdownRequest: () => shutdownRequested(),
   });
   // A layer's forgotten promise must not take every client down with it.

@@ -234,10 +234,10 @@ export class Connection {
       const timeout = this.server.limits.requestTimeout;
       await (timeout > 0 ? withDeadline(connecting, timeout, 'preconnect') : connecting);
     }
-    this.writer.send(greeting());
+    this.writer.send(greeting(this.server.handshakeFlags));
     const flagBytes = await this.waitFor(() => this.options?.takeRaw(4));
     if (flagBytes === undefined) return undefined;
-    const { noZeroes } = checkClientFlags(flagBytes.readUInt32BE(0));
+    const { noZeroes } = checkClientFlags(flagBytes.readUInt32BE(0), this.server.handshakeFlags);
     return negotiate(
       this.server,
       {

@@ -99,9 +99,11 @@ export function transmissionFlags(c: Capabilities, structured: boolean, concurre
 }
 
 /** Checks the client flags; throws ProtocolError on flags this server does not know. */
-export function checkClientFlags(flags: number): { noZeroes: boolean } {
+export function checkClientFlags(flags: number, advertised: number): { noZeroes: boolean } {
+  // The client flags are the handshake flags' bits, echoed.
+  if (flags & ~advertised & (NBD_FLAG_C_FIXED_NEWSTYLE | NBD_FLAG_C_NO_ZEROES)) throw new ProtocolError(`client flags 0x${flags.toString(16)} that were not advertised`);
   if (flags & ~(NBD_FLAG_C_FIXED_NEWSTYLE | NBD_FLAG_C_NO_ZEROES)) throw new ProtocolError(`unknown client flags 0x${flags.toString(16)}`);
-  if (!(flags & NBD_FLAG_C_FIXED_NEWSTYLE)) throw new ProtocolError('client does not support fixed newstyle');
+  if (advertised & NBD_FLAG_C_FIXED_NEWSTYLE && !(flags & NBD_FLAG_C_FIXED_NEWSTYLE)) throw new ProtocolError('client does not support fixed newstyle');
   return { noZeroes: (flags & NBD_FLAG_C_NO_ZEROES) !== 0 };
 }
 

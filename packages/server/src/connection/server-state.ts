@@ -10,6 +10,8 @@ export interface ServerState {
   readonly stack: Stack;
   /** `-r`: every export is read-only. */
   readonly readonly: boolean;
+  /** The handshake flags advertised (`--mask-handshake` may take some away). */
+  readonly handshakeFlags: number;
   /** `--no-sr`: NBD_OPT_STRUCTURED_REPLY is refused. */
   readonly noStructuredReplies: boolean;
   readonly verbose: boolean;

@@ -11,12 +11,15 @@ import {
 import { decodeString, lengthPrefixed } from './options.js';
 import { ProtocolError } from './requests.js';
 
-/** The fixed newstyle greeting: magic, IHAVEOPT, handshake flags. */
-export function greeting(): Buffer {
+/** The handshake flags this server knows: fixed newstyle, and no zeroes after NBD_OPT_EXPORT_NAME. */
+export const HANDSHAKE_FLAGS = NBD_FLAG_FIXED_NEWSTYLE | NBD_FLAG_NO_ZEROES;
+
+/** The newstyle greeting: magic, IHAVEOPT, the handshake flags advertised. */
+export function greeting(flags: number): Buffer {
   const b = Buffer.allocUnsafe(18);
   b.writeBigUInt64BE(NBDMAGIC, 0);
   b.writeBigUInt64BE(IHAVEOPT, 8);
-  b.writeUInt16BE(NBD_FLAG_FIXED_NEWSTYLE | NBD_FLAG_NO_ZEROES, 16);
+  b.writeUInt16BE(flags, 16);
   return b;
 }
 
