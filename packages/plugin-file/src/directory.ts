@@ -1,4 +1,4 @@
-import { readdirSync, statSync, type Dirent } from 'node:fs';
+import { opendirSync, statSync, type Dirent } from 'node:fs';
 import { join } from 'node:path';
 import { nbdError, type ExportInfo } from '@nbdkit-ts/core';
 
@@ -15,12 +15,19 @@ function servable(dir: string, entry: Dirent): boolean {
   }
 }
 
-/** `dir=`: the exports are the regular files and block devices in the directory, sorted by name. */
+/**
+ * `dir=`: the exports are the regular files and block devices in the
+ * directory, in the directory's own order (readdir's, as nbdkit lists them).
+ */
 export function listDirectory(dir: string): ExportInfo[] {
-  return readdirSync(dir, { withFileTypes: true })
-    .filter((entry) => servable(dir, entry))
-    .map((entry) => ({ name: entry.name }))
-    .sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+  const exports: ExportInfo[] = [];
+  const d = opendirSync(dir);
+  try {
+    for (let entry = d.readSync(); entry !== null; entry = d.readSync()) if (servable(dir, entry)) exports.push({ name: entry.name });
+  } finally {
+    d.closeSync();
+  }
+  return exports;
 }
 
 /**

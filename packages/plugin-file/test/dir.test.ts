@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { closeSync, mkdirSync, openSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { nbdsh, run, runOk, startServer, tempDir, type ServerProcess } from '@nbdkit-ts/testing';
@@ -35,14 +35,34 @@ describe('dir=: every regular file and block device in a directory is an export'
     return /server error message: (.*)/.exec(r.stderr)?.[1];
   };
 
-  it('nbdinfo --list shows the regular files and links to them, not directories, fifos or dangling links', async () => {
+  it('nbdinfo --list shows the regular files and links to them, not directories, fifos or dangling links, in the directory order', async () => {
     const { stdout } = await runOk('nbdinfo', ['--list', '--json', server.uri]);
     const exports = (JSON.parse(stdout) as { exports: { 'export-name': string; 'export-size': number }[] }).exports;
-    expect(exports.map((e) => [e['export-name'], e['export-size']])).toEqual([
+    // find lists a directory in the order readdir gives, as nbdkit's own test checks it.
+    const order = execFileSync('find', [images, '-mindepth', '1', '-maxdepth', '1', '-printf', '%f\\n'], { encoding: 'utf8' }).split('\n');
+    expect(exports.map((e) => e['export-name'])).toEqual(order.filter((n) => ['a.img', 'b.img', 'link.img'].includes(n)));
+    expect(exports.map((e) => [e['export-name'], e['export-size']]).sort()).toEqual([
       ['a.img', MiB],
       ['b.img', 2 * MiB],
       ['link.img', 2 * MiB],
     ]);
+  });
+
+  it('directory= is dir=, and dirfd= serves the directory open as an inherited descriptor', async () => {
+    const fd = openSync(images, 'r');
+    const byFd = await startServer(['file', 'dirfd=3'], { fds: [fd] });
+    const byName = await startServer(['file', `directory=${images}`]);
+    try {
+      for (const s of [byFd, byName]) {
+        const { stdout } = await runOk('nbdinfo', ['--list', '--json', s.uri]);
+        expect((JSON.parse(stdout) as { exports: { 'export-name': string }[] }).exports.map((e) => e['export-name']).sort()).toEqual(['a.img', 'b.img', 'link.img']);
+        await nbdsh(s.uriFor('b.img'), `assert h.pread(4, 0) == b'\\xbb' * 4`);
+      }
+    } finally {
+      closeSync(fd);
+      expect(await byFd.stop()).toBe(0);
+      expect(await byName.stop()).toBe(0);
+    }
   });
 
   it('a client picks an export by name; writes land in that file', async () => {

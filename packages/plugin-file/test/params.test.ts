@@ -28,7 +28,7 @@ describe('parameter errors name the parameter', () => {
   };
 
   it.each([
-    [[], 'file: one of file=, dir= or fd= is required'],
+    [[], 'file: one of file=, dir=, fd= or dirfd= is required'],
     [['file=', 'x'], 'file: file= must not be empty'],
     [['dir='], 'file: dir= must not be empty'],
     [['a.img', 'file=b.img'], 'file: file= given more than once'],

@@ -87,6 +87,20 @@ describe('the nbdkit-ts command line', () => {
     expect(bad.stderr).toContain('--mask-handshake=fixed: not a number');
   });
 
+  it('in the background, keeps the descriptors it inherited (fd=)', async () => {
+    const sock = join(dir, 'fd.sock');
+    const pidfile = join(dir, 'fd.pid');
+    const r = await run('sh', ['-c', `exec 6<>"${image}"; exec "${process.execPath}" "${cliPath()}" -U ${sock} -P ${pidfile} file fd=6`]);
+    expect(r.stderr).toBe('');
+    expect(r.status).toBe(0);
+    try {
+      const info = await run('nbdinfo', ['--size', `nbd+unix:///?socket=${sock}`]);
+      expect(info.stdout.trim()).toBe(String(4 * 1024 * 1024));
+    } finally {
+      process.kill(Number(readFileSync(pidfile, 'utf8').trim()), 'SIGTERM');
+    }
+  });
+
   it('--no-sr refuses structured replies: simple replies, no block status, no DF', async () => {
     const r = await nbdkitTs(['--no-sr', 'file', image, '--run', `nbdsh -u "$uri" -c 'assert not h.get_structured_replies_negotiated(); assert not h.can_df(); assert not h.can_meta_context("base:allocation"); assert len(h.pread(512, 0)) == 512'`]);
     expect(r.stderr).toBe('');

@@ -11,6 +11,7 @@ import { createServer, type ListenAddress, type ListenTarget } from '../server.j
 import { UnknownParameter } from '../stack/params.js';
 import { configure } from '../stack/configure.js';
 import { optionNames, parseArgs, UsageError, type CliArgs } from './args.js';
+import { childStdio, inheritedDescriptors } from './inherited-descriptors.js';
 import { runCaptive } from './run-captive.js';
 
 /** Set in the environment of the background copy of the server, so it knows to report when it listens. */
@@ -61,9 +62,10 @@ function daemonize(verbose: boolean): Promise<number> {
   const argv = process.argv.slice(1);
   const child = spawn(process.execPath, [...process.execArgv, ...argv], {
     detached: true,
-    // As nbdkit: standard output goes nowhere, and standard error too unless -v. Standard input
-    // stays, for the configuration that nbdkit reads before it forks (an inline script, `sh -`).
-    stdio: ['inherit', 'ignore', verbose ? 'inherit' : 'ignore', 'ipc'],
+    // As nbdkit: standard output goes nowhere, and standard error too unless -v. What nbdkit
+    // keeps across its fork stays: standard input (the configuration it reads before forking,
+    // as `sh -`) and inherited descriptors (fd=, dirfd=).
+    stdio: childStdio(verbose, inheritedDescriptors()),
     env: { ...process.env, [DAEMON_CHILD]: '1' },
   });
   return new Promise((resolve) => {
