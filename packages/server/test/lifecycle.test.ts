@@ -41,6 +41,34 @@ describe('contexts end with their scope', () => {
     ]);
   });
 
+  it('a client that said goodbye sees the server hang up only after the contexts closed (as nbdkit)', async () => {
+    let release: () => void = () => {};
+    const closing = new Promise<void>((r) => (release = r));
+    const events: string[] = [];
+    const slowClose = defineFilter({
+      apiVersion: API_VERSION,
+      name: 'slow-close',
+      open: async (ctx) => {
+        await ctx.openNext();
+        return {
+          close: async () => {
+            events.push('close started');
+            await closing;
+            events.push('close done');
+          },
+        };
+      },
+    });
+    const uri = await serve(await createServer({ plugin: memoryPlugin().def, filters: [slowClose] }));
+    const client = nbdsh(uri, 'h.pread(1, 0)\nh.shutdown()').then(() => events.push('client saw the hang-up'));
+    while (!events.includes('close started')) await new Promise((r) => setImmediate(r));
+    // Give a client that was hung up on early the time to say so; then let the close finish.
+    await Promise.race([client, new Promise((r) => setTimeout(r, 500))]);
+    release();
+    await client;
+    expect(events).toEqual(['close started', 'close done', 'client saw the hang-up']);
+  });
+
   it('setNext refuses a shared context and another connection\'s, with an error naming the filter', async () => {
     const { def } = memoryPlugin();
     let shared: Next | undefined;

@@ -433,11 +433,13 @@ export class Connection {
   /** The end of every connection: the socket closes, then every context it opened, outermost first. */
   private async teardown(): Promise<void> {
     this.phase = nextPhase(this.phase, 'idle');
-    this.closeSocket();
     this.abort.abort();
+    // As nbdkit, the contexts close before the socket does: a client that waits for the server
+    // to hang up (libnbd's shutdown) knows that what the layers do at close (a write-back) is done.
     const top = this.negotiated?.context;
     if (top !== undefined) await top.close().catch((e: unknown) => this.server.log.error(`connection ${this.id}: close: ${errorMessage(e)}`));
     for (const scope of this.scopes) await scope.closeAll();
+    this.closeSocket();
     this.releaseMemory();
     if (this.server.verbose) this.debug(`closed (${this.cause ?? '?'}); contexts open: ${this.server.stack.census().map((c) => `${c.layer} ${c.open}`).join(', ')}`);
   }

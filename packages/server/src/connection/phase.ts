@@ -6,8 +6,9 @@
  * - `transmission`: requests are read and answered;
  * - `draining`: it ended (see {@link EndCause}); nothing more is read, and
  *   the requests in flight finish (answered if the socket is still there);
- * - `closed`: the socket is closed, every context the connection opened is
- *   finalized and closed, its memory and its connection slot are released.
+ * - `closed`: every context the connection opened is finalized and closed,
+ *   then the socket is closed (as nbdkit: a client waiting for the hang-up
+ *   knows the close is done), its memory and its connection slot are released.
  */
 export type Phase = 'handshake' | 'transmission' | 'draining' | 'closed';
 
