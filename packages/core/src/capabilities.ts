@@ -18,9 +18,13 @@ export interface BlockSize {
 export interface Capabilities {
   /** Size of the export in bytes. */
   readonly size: bigint;
+  /** Whether the export can be written; when false the connection is read-only (no trim, zero or FUA either). */
   readonly canWrite: boolean;
+  /** Whether flush is supported. */
   readonly canFlush: boolean;
+  /** Whether the export is a rotating disk, where seeks are slow (a hint to clients). */
   readonly isRotational: boolean;
+  /** Whether trim is supported. */
   readonly canTrim: boolean;
   /** 'emulate': the server writes zeroes with pwrite. */
   readonly canZero: Support;
@@ -28,7 +32,12 @@ export interface Capabilities {
   readonly canFastZero: boolean;
   /** 'emulate': the server follows the call with a flush. */
   readonly canFua: Support;
+  /**
+   * Whether clients may use several connections to the export at once: a
+   * flush on one makes the writes completed on every connection durable.
+   */
   readonly canMultiConn: boolean;
+  /** Whether block status (extents) is supported. */
   readonly canExtents: boolean;
   /** 'emulate': the server reads the range and discards it. */
   readonly canCache: Support;

@@ -8,13 +8,17 @@ import type { Plugin } from './plugin.js';
  * uses of the same filter in one stack) never share configuration.
  */
 export interface PluginDefinition<H extends PluginHandle = PluginHandle> {
+  /** Tells a plugin module from a filter module. */
   readonly kind: 'plugin';
+  /** Makes a fresh instance of the plugin, for one server. */
   create(): Plugin<H>;
 }
 
 /** What a filter module exports by default: a factory of filter instances. */
 export interface FilterDefinition<H extends FilterHandle = FilterHandle> {
+  /** Tells a filter module from a plugin module. */
   readonly kind: 'filter';
+  /** Makes a fresh instance of the filter, for one server (or one use in a stack). */
   create(): Filter<H>;
 }
 

@@ -12,8 +12,11 @@ export const ExtentType = {
 
 /** One extent: `length` bytes from `offset`, of `type` (a set of {@link ExtentType} bits). */
 export interface Extent {
+  /** First byte of the extent. */
   readonly offset: bigint;
+  /** Length of the extent in bytes. */
   readonly length: bigint;
+  /** A set of {@link ExtentType} bits. */
   readonly type: number;
 }
 

@@ -7,6 +7,7 @@ import type { Backend, ClientInfo, ExportInfo } from './next.js';
 
 /** A filter: a layer between the server and the plugin that holds contexts on the layer beneath. */
 export interface Filter<H extends FilterHandle = FilterHandle> extends LayerDefinition {
+  /** Set by {@link defineFilter}. */
   readonly kind: 'filter';
   /** After configuration: `backend` is valid until cleanup; open shared contexts and start tasks here. */
   ready?(backend: Backend, host: Host): MaybePromise<void>;

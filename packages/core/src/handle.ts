@@ -23,7 +23,10 @@ export interface Handle extends Partial<DataMethods> {
  * canFua 'emulate' when flush exists, canExtents if extents, canCache 'native'
  * if cache else 'none', canMultiConn false, isRotational false.
  */
-export type PluginCapabilities = Partial<Capabilities> & { readonly size: bigint };
+export type PluginCapabilities = Partial<Capabilities> & {
+  /** Size of the export in bytes. */
+  readonly size: bigint;
+};
 
 /** A plugin's handle: it must say what it can do. */
 export interface PluginHandle extends Handle {

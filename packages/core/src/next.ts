@@ -45,13 +45,17 @@ export interface OpenOptions {
 
 /** An export a layer offers, as listed by NBD_OPT_LIST. */
 export interface ExportInfo {
+  /** The export name clients ask for. */
   readonly name: string;
+  /** What the export is, in words, for clients that ask. */
   readonly description?: string;
 }
 
 /** What a layer is told about a client before it picks an export. */
 export interface ClientInfo {
+  /** Whether the server runs read-only (`-r`). */
   readonly readonly: boolean;
+  /** Whether the connection runs over TLS. */
   readonly tls: boolean;
 }
 

@@ -7,6 +7,7 @@ import type { ClientInfo, ExportInfo } from './next.js';
 
 /** A plugin: the bottom layer, which provides the bytes. */
 export interface Plugin<H extends PluginHandle = PluginHandle> extends LayerDefinition {
+  /** Set by {@link definePlugin}. */
   readonly kind: 'plugin';
   /**
    * Set when the plugin takes keys it does not declare (a script's own

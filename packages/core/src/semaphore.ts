@@ -9,6 +9,7 @@ export class Semaphore {
   private active = 0;
   private readonly waiting: (() => void)[] = [];
 
+  /** @param limit The most sections that run at once. */
   constructor(readonly limit: number) {}
 
   /** Runs `section` once a slot is free; settles as it does. */

@@ -168,12 +168,12 @@ export class NbdServer {
     const tls = await loadTls(options.tls ?? { mode: 'off' });
     const abort = new AbortController();
     const tasks = new BackgroundTasks();
-    let created: NbdServer | undefined;
-    let pending = false;
+    /** A layer's shutdown request (Host.shutdown): made before the server exists, it waits for it. */
+    const shutdown: { server?: NbdServer; pending: boolean } = { pending: false };
     const shutdownRequested = () => {
       if (options.onShutdownRequest !== undefined) options.onShutdownRequest();
-      else if (created !== undefined) void created.close();
-      else pending = true;
+      else if (shutdown.server !== undefined) void shutdown.server.close();
+      else shutdown.pending = true;
     };
     const load = async (kind: 'plugin' | 'filter', x: PluginDefinition | FilterDefinition | string) =>
       typeof x === 'string' ? loadLayer(kind, x, options.searchPath) : { def: checkLayer(kind, x, 'embedded'), source: 'embedded' };
@@ -210,8 +210,8 @@ export class NbdServer {
     await stack.ready();
     const server = new NbdServer(stack, tasks, options, log, limits, tls);
     server.abort.signal.addEventListener('abort', () => abort.abort());
-    created = server;
-    if (pending) void server.close();
+    shutdown.server = server;
+    if (shutdown.pending) void server.close();
     return server;
   }
 

@@ -28,16 +28,35 @@ export interface LifecycleOptions {
   readonly rssSlack?: number;
   /** Extra descriptors the churn may leave (default 2). */
   readonly descriptorSlack?: number;
+  /** How to start the server. */
   readonly start?: StartOptions;
 }
 
 /** What {@link checkLifecycle} measured, before and after the churn. */
 export interface LifecycleReport {
+  /** Clients sent in all: one of each way, then `clients` of each way. */
   readonly connections: number;
-  readonly descriptors: { readonly before: number; readonly after: number };
-  readonly rss: { readonly before: number; readonly after: number };
+  /** Descriptors the server had open. */
+  readonly descriptors: {
+    /** Before the churn. */
+    readonly before: number;
+    /** After it. */
+    readonly after: number;
+  };
+  /** Resident memory of the server, in bytes. */
+  readonly rss: {
+    /** Before the churn. */
+    readonly before: number;
+    /** After it. */
+    readonly after: number;
+  };
   /** Contexts open per layer, as the server last logged them (`file 0, reopen 0`). */
-  readonly contexts: { readonly before: string; readonly after: string };
+  readonly contexts: {
+    /** Before the churn. */
+    readonly before: string;
+    /** After it. */
+    readonly after: string;
+  };
 }
 
 /** One client leaving `server` in the way `way`. */

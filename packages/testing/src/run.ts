@@ -3,19 +3,25 @@ import { TEST_PATH } from './tools.js';
 
 /** What a finished command printed and how it ended. */
 export interface RunResult {
+  /** The exit status, or null when a signal ended the command. */
   readonly status: number | null;
+  /** The signal that ended the command, or null when it exited. */
   readonly signal: NodeJS.Signals | null;
+  /** Everything it wrote to stdout. */
   readonly stdout: string;
+  /** Everything it wrote to stderr. */
   readonly stderr: string;
 }
 
 /** Options for {@link run}. */
 export interface RunOptions {
+  /** Written to the command's stdin, which is then closed (default: nothing). */
   readonly input?: string | Buffer;
   /** Added to the test's environment (or, with `inheritEnv: false`, the whole environment besides PATH). */
   readonly env?: NodeJS.ProcessEnv;
   /** Start from the test's environment (default true). */
   readonly inheritEnv?: boolean;
+  /** Working directory of the command (default: the test's). */
   readonly cwd?: string;
   /** Kill the command after this many milliseconds (default 120 s). */
   readonly timeout?: number;

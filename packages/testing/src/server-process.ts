@@ -22,6 +22,7 @@ export function cliPath(): string {
 
 /** A running server started from the real CLI. */
 export interface ServerProcess {
+  /** The server's process. */
   readonly child: ChildProcess;
   /** Unix socket path it listens on. */
   readonly socket: string;
@@ -37,7 +38,9 @@ export interface ServerProcess {
 
 /** Options for {@link startServer}. */
 export interface StartOptions {
+  /** Added to the test's environment. */
   readonly env?: NodeJS.ProcessEnv;
+  /** Working directory of the server (default: the test's). */
   readonly cwd?: string;
   /** How long to wait for the socket (default 15 s). */
   readonly timeout?: number;

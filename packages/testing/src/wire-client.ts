@@ -12,7 +12,14 @@ const OPTION_REPLY_MAGIC = 0x3e889045565a9n;
 const CLIENT_FLAGS = 3;
 
 /** NBD commands, as the wire numbers them. */
-export const Command = { READ: 0, WRITE: 1, DISC: 2 } as const;
+export const Command = {
+  /** NBD_CMD_READ. */
+  READ: 0,
+  /** NBD_CMD_WRITE. */
+  WRITE: 1,
+  /** NBD_CMD_DISC: the client disconnects. */
+  DISC: 2,
+} as const;
 
 /** A transmission request as a client puts it on the wire: the header, then `payload` if given. */
 export function requestBytes(type: number, cookie: bigint, offset: bigint, count: number, flags = 0, payload?: Uint8Array): Buffer {
@@ -39,6 +46,7 @@ export class WireClient {
   private ended = false;
 
   private constructor(
+    /** The socket to the server, for what the methods do not cover (ending it, TLS). */
     readonly socket: Socket,
     private readonly timeout: number,
   ) {
@@ -95,6 +103,7 @@ export class WireClient {
     return out;
   }
 
+  /** Writes raw bytes to the server. */
   write(b: Uint8Array): void {
     this.socket.write(b);
   }
@@ -108,6 +117,7 @@ export class WireClient {
     this.write(flags);
   }
 
+  /** Sends the option `option` (an NBD_OPT_ number) with `data`, during the handshake. */
   sendOption(option: number, data: Buffer = Buffer.alloc(0)): void {
     const h = Buffer.alloc(16);
     h.write('IHAVEOPT', 0, 'latin1');
@@ -116,7 +126,13 @@ export class WireClient {
     this.write(Buffer.concat([h, data]));
   }
 
-  async readOptionReply(): Promise<{ type: number; data: Buffer }> {
+  /** Reads one option reply. */
+  async readOptionReply(): Promise<{
+    /** The reply type (NBD_REP_ACK, NBD_REP_INFO, an error, ...). */
+    type: number;
+    /** The reply's data. */
+    data: Buffer;
+  }> {
     const h = await this.read(20);
     if (h.readBigUInt64BE(0) !== OPTION_REPLY_MAGIC) throw new Error('not an option reply');
     return { type: h.readUInt32BE(12), data: await this.read(h.readUInt32BE(16)) };
@@ -152,7 +168,12 @@ export class WireClient {
   }
 
   /** Reads a simple reply; resolves with its error (0: success) and the data of a read of `count` bytes. */
-  async reply(count = 0): Promise<{ error: number; data: Buffer }> {
+  async reply(count = 0): Promise<{
+    /** The NBD error of the reply, 0 on success. */
+    error: number;
+    /** The data read, empty unless the reply succeeded and `count` is above 0. */
+    data: Buffer;
+  }> {
     const h = await this.read(16);
     if (h.readUInt32BE(0) !== NBD_SIMPLE_REPLY_MAGIC) throw new Error('not a simple reply');
     const error = h.readUInt32BE(4);

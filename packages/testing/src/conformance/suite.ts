@@ -9,6 +9,7 @@ import { checks, type Check, type CheckSpec } from './checks.js';
 
 /** What a suite hands to a `params` function: a fresh folder for one server, removed after it stops. */
 export interface Fixture {
+  /** Path of the folder. */
   readonly dir: string;
 }
 
