@@ -1,0 +1,5 @@
+/** `.gitignore`: what install and build write. */
+export const gitignore = (): string => `node_modules/
+dist/
+*.tgz
+`;
