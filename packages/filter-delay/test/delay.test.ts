@@ -137,8 +137,11 @@ describe('ending', () => {
 
   it('delay-close ends early when the server shuts down', async () => {
     const server = await startServer(['-v', '--filter=delay', 'file', disk, 'delay-close=600']);
-    await runOk('nbdinfo', ['--size', server.uri]);
+    // The client said goodbye and waits for the server to hang up, which it does once the close is done.
+    const client = runOk('nbdinfo', ['--size', server.uri]);
+    while (!server.stderr().includes('ending: ')) await new Promise((r) => setTimeout(r, 20));
     expect(await server.stop()).toBe(0);
+    expect((await client).stdout.trim()).not.toBe('');
     expect(server.stderr()).not.toMatch(/not done within|contexts still open/);
   });
 });

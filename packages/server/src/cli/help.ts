@@ -47,7 +47,7 @@ export function layerHelp(def: Plugin | Filter, version: string | undefined): st
   if (params.length === 0) lines.push('  (no parameters)');
   const width = Math.max(0, ...params.map((p) => p.name.length)) + 2;
   for (const p of params) lines.push(`  ${(p.name + '=').padEnd(width)} ${p.description}${p.magic === true ? ' (the bare word)' : ''}`);
-  if (def.kind === 'plugin' && def.otherParams !== undefined) lines.push(`  ${'KEY='.padEnd(width)} ${def.otherParams}`);
+  if (def.kind === 'plugin' && def.otherParams !== undefined) lines.push(`  (any other key): ${def.otherParams}`);
   return lines.join('\n');
 }
 
