@@ -29,12 +29,12 @@ beforeEach(() => {
 afterEach(() => rmSync(cwd, { recursive: true, force: true }));
 
 describe('NAME', () => {
-  it.each(['a', 'offset', 'my-filter', 'x2', 'ab1-c2-d3'])('accepts %j', (name) => {
+  it.each(['a', 'invert', 'my-filter', 'x2', 'ab1-c2-d3'])('accepts %j', (name) => {
     for (const kind of KINDS) expect(() => validateName(kind, name)).not.toThrow();
   });
 
   it.each([
-    ['Offset', /^NAME "Offset": use lowercase letters, digits and single dashes, starting with a letter/],
+    ['Invert', /^NAME "Invert": use lowercase letters, digits and single dashes, starting with a letter/],
     ['my_filter', /^NAME "my_filter": use lowercase letters/],
     ['my filter', /^NAME "my filter": use lowercase letters/],
     ['-a', /^NAME "-a": use lowercase letters/],
@@ -43,7 +43,7 @@ describe('NAME', () => {
     ['1st', /^NAME "1st": .*starting with a letter/],
     ['né', /^NAME "né": use lowercase letters/],
     ['', /^NAME is empty: give the filter's name/],
-    ['nbdkit-ts-filter-offset', /^NAME "nbdkit-ts-filter-offset": give the filter's short name \("offset"\)/],
+    ['nbdkit-ts-filter-invert', /^NAME "nbdkit-ts-filter-invert": give the filter's short name \("invert"\)/],
     ['a'.repeat(200), /^NAME "a+": too long for an npm package name \(217 characters/],
   ])('refuses %j with a message naming it', (name, message) => {
     expect(() => validateName('filter', name)).toThrow(message);
@@ -59,13 +59,13 @@ describe('NAME', () => {
 
 describe('the target directory', () => {
   it('an existing directory that is not empty is refused, and left as it was', () => {
-    mkdirSync(join(cwd, 'nbdkit-ts-filter-offset'));
-    writeFileSync(join(cwd, 'nbdkit-ts-filter-offset', 'notes.txt'), 'mine');
-    const r = cli('filter', ['offset'], cwd);
+    mkdirSync(join(cwd, 'nbdkit-ts-filter-invert'));
+    writeFileSync(join(cwd, 'nbdkit-ts-filter-invert', 'notes.txt'), 'mine');
+    const r = cli('filter', ['invert'], cwd);
     expect(r.status).toBe(1);
-    expect(r.err).toBe('create-filter: ./nbdkit-ts-filter-offset exists and is not empty: give another NAME, or a new or empty directory with --dir\n');
-    expect(listing(cwd)).toEqual(['nbdkit-ts-filter-offset/notes.txt']);
-    expect(readFileSync(join(cwd, 'nbdkit-ts-filter-offset', 'notes.txt'), 'utf8')).toBe('mine');
+    expect(r.err).toBe('create-filter: ./nbdkit-ts-filter-invert exists and is not empty: give another NAME, or a new or empty directory with --dir\n');
+    expect(listing(cwd)).toEqual(['nbdkit-ts-filter-invert/notes.txt']);
+    expect(readFileSync(join(cwd, 'nbdkit-ts-filter-invert', 'notes.txt'), 'utf8')).toBe('mine');
   });
 
   it('so is one given with --dir, and a file', () => {
@@ -77,8 +77,8 @@ describe('the target directory', () => {
   });
 
   it('an empty directory is used, and a missing one is made with its parents', () => {
-    expect(cli('filter', ['offset', '--dir', '.'], cwd).status).toBe(0);
-    expect(JSON.parse(readFileSync(join(cwd, 'package.json'), 'utf8'))).toMatchObject({ name: 'nbdkit-ts-filter-offset' });
+    expect(cli('filter', ['invert', '--dir', '.'], cwd).status).toBe(0);
+    expect(JSON.parse(readFileSync(join(cwd, 'package.json'), 'utf8'))).toMatchObject({ name: 'nbdkit-ts-filter-invert' });
     const r = cli('plugin', ['ram', '--dir', 'a/b/c'], cwd);
     expect(r.status).toBe(0);
     expect(r.out).toContain('Wrote nbdkit-ts-plugin-ram in ./a/b/c:\n');
@@ -113,16 +113,16 @@ describe('the command line', () => {
   });
 
   it('writes the package and says what to do next', () => {
-    const r = cli('filter', ['offset'], cwd);
+    const r = cli('filter', ['invert'], cwd);
     expect(r.status).toBe(0);
     expect(r.err).toBe('');
     expect(r.out).toBe(
       [
-        'Wrote nbdkit-ts-filter-offset in ./nbdkit-ts-filter-offset:',
+        'Wrote nbdkit-ts-filter-invert in ./nbdkit-ts-filter-invert:',
         ...['package.json', 'README.md', 'tsconfig.json', 'tsconfig.build.json', 'vitest.config.ts', '.gitignore', 'src/index.ts', 'test/conformance.test.ts'].map((f) => `  ${f}`),
         '',
         'Next:',
-        '  cd ./nbdkit-ts-filter-offset',
+        '  cd ./nbdkit-ts-filter-invert',
         '  npm install',
         '  npm run build',
         '  npm test         # needs nbdsh (Debian and Ubuntu: apt install libnbd-bin python3-libnbd)',
@@ -130,7 +130,7 @@ describe('the command line', () => {
         '',
       ].join('\n'),
     );
-    expect(listing(join(cwd, 'nbdkit-ts-filter-offset'))).toEqual(['.gitignore', 'README.md', 'package.json', 'src/index.ts', 'test/conformance.test.ts', 'tsconfig.build.json', 'tsconfig.json', 'vitest.config.ts']);
+    expect(listing(join(cwd, 'nbdkit-ts-filter-invert'))).toEqual(['.gitignore', 'README.md', 'package.json', 'src/index.ts', 'test/conformance.test.ts', 'tsconfig.build.json', 'tsconfig.json', 'vitest.config.ts']);
   });
 });
 

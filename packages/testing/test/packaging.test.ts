@@ -104,13 +104,17 @@ describe('installed from the tarballs, as users install them', () => {
     return p;
   }
 
-  /** Serves the two parts through offset and error with the given command, and prints the export's first 200 bytes. */
+  /**
+   * Serves the two parts (third-party plugin split) through invert (third-party), offset and
+   * error (first-party) with the given command, and prints the export's first 200 bytes in hex.
+   */
   const serve = (nbdkitTs: string, cwd: string, extraEnv: NodeJS.ProcessEnv = {}) =>
-    sh(nbdkitTs, ['-U', '-', '--filter=offset', '--filter=error', 'split', ...parts, 'offset=4000', '--run', `nbdsh -u "$uri" -c 'print(h.pread(200, 0).decode())'`], {
+    sh(nbdkitTs, ['-U', '-', '--filter=invert', '--filter=offset', '--filter=error', 'split', ...parts, 'offset=4000', '--run', `nbdsh -u "$uri" -c 'print(h.pread(200, 0).hex())'`], {
       cwd,
       env: extraEnv,
     });
-  const EXPECTED = 'a'.repeat(96) + 'b'.repeat(104);
+  /** From byte 4000 of the parts: 96 bytes of part a and 104 of part b, inverted ('a' 0x61 reads as 0x9e, 'b' 0x62 as 0x9d). */
+  const EXPECTED = '9e'.repeat(96) + '9d'.repeat(104);
 
   let npmProject: string;
   let pnpmProject: string;
@@ -163,7 +167,7 @@ describe('installed from the tarballs, as users install them', () => {
     const r = await serve(bin(npmProject), elsewhere);
     expect(r.stdout.trim()).toBe(EXPECTED);
     const list = await shOk(bin(npmProject), ['--list'], { cwd: elsewhere });
-    for (const [name, pkg] of [['error', '@nbdkit-ts/filter-error'], ['offset', 'nbdkit-ts-filter-offset'], ['split', 'nbdkit-ts-plugin-split']] as const) {
+    for (const [name, pkg] of [['error', '@nbdkit-ts/filter-error'], ['offset', '@nbdkit-ts/filter-offset'], ['invert', 'nbdkit-ts-filter-invert'], ['split', 'nbdkit-ts-plugin-split']] as const) {
       expect(list.stdout).toMatch(new RegExp(`^ {2}${name} +${version(pkg)} +api 1 +${pkg} +${npmProject}/node_modules/${pkg} \\(server install\\)$`, 'm'));
     }
   });
@@ -179,7 +183,7 @@ describe('installed from the tarballs, as users install them', () => {
     const r = await serve(bin(serverOnly), elsewhere, npmGlobal);
     expect(r.stdout.trim()).toBe(EXPECTED);
     const list = await shOk(bin(serverOnly), ['--list'], { cwd: elsewhere, env: npmGlobal });
-    expect(list.stdout).toMatch(new RegExp(`^ {2}offset +${version('nbdkit-ts-filter-offset')} +api 1 +nbdkit-ts-filter-offset +${globalPrefix}/lib/node_modules/nbdkit-ts-filter-offset \\(npm global root\\)$`, 'm'));
+    expect(list.stdout).toMatch(new RegExp(`^ {2}invert +${version('nbdkit-ts-filter-invert')} +api 1 +nbdkit-ts-filter-invert +${globalPrefix}/lib/node_modules/nbdkit-ts-filter-invert \\(npm global root\\)$`, 'm'));
   });
 
   it('pnpm project: from inside it', async () => {
@@ -190,7 +194,7 @@ describe('installed from the tarballs, as users install them', () => {
   it("pnpm project, another server outside it: not found, the message points to $NBDKIT_TS_PATH, which finds them", async () => {
     const missing = await serve(bin(serverOnly), elsewhere);
     expect(missing.status).toBe(1);
-    expect(missing.stderr).toMatch(/^nbdkit-ts: filter "(offset|error)" not found\. Looked for:$/m);
+    expect(missing.stderr).toMatch(/^nbdkit-ts: filter "(invert|offset|error)" not found\. Looked for:$/m);
     expect(missing.stderr).toContain(`from ${elsewhere}`);
     expect(missing.stderr).toContain('add the folder that holds its node_modules to $NBDKIT_TS_PATH');
     const found = await serve(bin(serverOnly), elsewhere, { NBDKIT_TS_PATH: pnpmProject });

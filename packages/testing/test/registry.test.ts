@@ -1,7 +1,7 @@
 // What users get from a registry. A local npm registry (verdaccio, on a loopback port, its
 // storage in a temp folder; other packages come through it from the registry npm is set up
 // with) gets every package of the release the pending changesets would cut, published with
-// `pnpm -r publish` as the release does, and a third-party filter (the offset example, made
+// `pnpm -r publish` as the release does, and a third-party filter (the invert example, made
 // publishable as CONTRIBUTING.md says). Then, in fresh folders with only that registry
 // configured, every first-party package is installed with npm, with pnpm and with
 // `npm install -g`, and `nbdkit-ts --filter=ext2 file` serves a file of an ext4 image.
@@ -98,10 +98,10 @@ describe('published to a registry, installed from it as users install', () => {
     versionCopy(ROOT, release);
     published = workspaceManifests(release).filter((m) => m.private !== true).map((m) => m.name);
     await shOk(PNPM, ['-r', 'publish', '--no-git-checks'], { cwd: release });
-    const offset = join(release, 'examples', 'filter-offset');
-    const { private: _, devDependencies: __, ...manifest } = JSON.parse(readFileSync(join(offset, 'package.json'), 'utf8')) as Record<string, unknown>;
-    writeFileSync(join(offset, 'package.json'), JSON.stringify(manifest, null, 2));
-    await shOk('npm', ['publish'], { cwd: offset });
+    const invert = join(release, 'examples', 'filter-invert');
+    const { private: _, devDependencies: __, ...manifest } = JSON.parse(readFileSync(join(invert, 'package.json'), 'utf8')) as Record<string, unknown>;
+    writeFileSync(join(invert, 'package.json'), JSON.stringify(manifest, null, 2));
+    await shOk('npm', ['publish'], { cwd: invert });
 
     const files = join(dir, 'files');
     mkdirSync(join(files, 'disks'), { recursive: true });
@@ -111,7 +111,7 @@ describe('published to a registry, installed from it as users install', () => {
 
     globalPrefix = join(dir, 'global');
     [npmProject, pnpmProject] = await Promise.all([
-      project('npm-project', 'npm', [...published, 'nbdkit-ts-filter-offset']),
+      project('npm-project', 'npm', [...published, 'nbdkit-ts-filter-invert']),
       project('pnpm-project', 'pnpm', published),
       shOk('npm', ['install', '--global', '--prefix', globalPrefix, '--no-audit', '--no-fund', ...published]),
     ]);
@@ -139,8 +139,8 @@ describe('published to a registry, installed from it as users install', () => {
     await serveFile('npx', ['nbdkit-ts'], npmProject);
   });
 
-  it('a third-party filter from the registry, found by --filter=offset', async () => {
-    await serveFile('npx', ['nbdkit-ts'], npmProject, ['--filter=offset'], ['offset=4096'], CONTENT.subarray(4096));
+  it('a third-party filter from the registry, found by --filter=invert: the file reads inverted', async () => {
+    await serveFile('npx', ['nbdkit-ts'], npmProject, ['--filter=invert'], [], Buffer.from(CONTENT.map((b) => b ^ 0xff)));
   });
 
   it('pnpm add, then nbdkit-ts --filter=ext2 file ... from node_modules/.bin', async () => {
