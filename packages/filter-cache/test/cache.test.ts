@@ -179,8 +179,13 @@ describe('cache-max-size', () => {
       /** Bytes allocated to the (deleted) cache file in cache-dir. */
       const allocated = (): number => {
         for (const fd of readdirSync(`/proc/${pid}/fd`)) {
-          const target = readlinkSync(`/proc/${pid}/fd/${fd}`);
-          if (target.startsWith(dir) && target.endsWith('(deleted)')) return statSync(`/proc/${pid}/fd/${fd}`).blocks * 512;
+          // A descriptor may close between the listing and the look (the server's sockets come and go).
+          try {
+            const target = readlinkSync(`/proc/${pid}/fd/${fd}`);
+            if (target.startsWith(dir) && target.endsWith('(deleted)')) return statSync(`/proc/${pid}/fd/${fd}`).blocks * 512;
+          } catch (e) {
+            if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
+          }
         }
         return 0;
       };
