@@ -11,7 +11,7 @@ import { createImage, parseSize, preparePageCache } from './lib/image.mjs';
 import { cpuModel, distBuilt, firstLine } from './lib/host.mjs';
 import { formatReport, perfAvailable, record as perfRecord, report as perfReport } from './lib/perf.mjs';
 import { formatTables, summarise } from './lib/report.mjs';
-import { CLI, Fleet, PAIRS, REPO, SERVERS, resetPeakRss, stackUnavailable, statusMiB } from './lib/servers.mjs';
+import { CLI, Fleet, PAIRS, REPO, SERVERS, resetPeakRss, stackUnavailable, statusMiB, useBaseline } from './lib/servers.mjs';
 import { UNITS, WORKLOADS, clientArgv, fioMetrics, selectWorkloads, warmupArgvs } from './lib/workloads.mjs';
 
 const USAGE = `usage: node bench/run.mjs [OPTIONS]
@@ -36,6 +36,9 @@ medians, the ratio nbdkit-ts / nbdkit, server CPU and peak RSS as Markdown table
                         the image is resident in 4 KiB folios, repair it if not) or
                         always (drop and re-read the image before every run)
   --rss-limit MIB       peak RSS the memory workloads must stay under (default 300)
+  --baseline CLI        compare with another nbdkit-ts build instead of nbdkit: CLI is
+                        its packages/server/dist/cli/main.js (a built git worktree at
+                        another commit), to measure a change on both sides in one run
   --json FILE           write every run and the summary to FILE
                         (default bench/results/run-DATE.json)
   --profile DIR         instead of comparing: profile the nbdkit-ts servers (files
@@ -71,7 +74,7 @@ function options() {
         quick: { type: 'boolean' }, rounds: { type: 'string' }, runtime: { type: 'string' }, ramp: { type: 'string' },
         warmup: { type: 'string' }, workloads: { type: 'string', short: 'w' }, list: { type: 'boolean' },
         size: { type: 'string' }, image: { type: 'string' }, 'cache-reset': { type: 'string' }, 'rss-limit': { type: 'string' },
-        json: { type: 'string' }, profile: { type: 'string' }, profiler: { type: 'string' }, workdir: { type: 'string' }, keep: { type: 'boolean' },
+        json: { type: 'string' }, baseline: { type: 'string' }, profile: { type: 'string' }, profiler: { type: 'string' }, workdir: { type: 'string' }, keep: { type: 'boolean' },
         help: { type: 'boolean', short: 'h' },
       },
     }));
@@ -87,6 +90,11 @@ function options() {
     process.exit(0);
   }
   const quick = v.quick === true;
+  if (v.baseline !== undefined) {
+    const cli = resolve(v.baseline);
+    if (!existsSync(cli)) die(`--baseline=${v.baseline}: no such file (the dist/cli/main.js of a built checkout)`);
+    useBaseline(cli);
+  }
   const profile = v.profile === undefined ? undefined : resolve(v.profile);
   const cacheReset = v['cache-reset'] ?? 'check';
   if (cacheReset !== 'check' && cacheReset !== 'always') die(`--cache-reset=${cacheReset}: expected check or always`);

@@ -81,7 +81,7 @@ function ratioCell(s) {
 export function formatTables(summary, rssLimitMiB) {
   const parts = [];
   const groups = [
-    ['main', 'nbdkit-ts against nbdkit (C): medians [min-max] over rounds; ratio = nbdkit-ts / nbdkit per round, median [min-max]'],
+    ['main', `${PAIRS.main[0]} against ${PAIRS.main[1] === 'nbdkit' ? 'nbdkit (C)' : PAIRS.main[1]}: medians [min-max] over rounds; ratio = ${PAIRS.main[0]} / ${PAIRS.main[1]} per round, median [min-max]`],
     ['stack', 'filter stack: nbdkit-ts --filter=reopen --filter=multi-conn file against nbdkit-ts file'],
     ['memory', `memory: peak RSS with 64 requests of 1 MiB in flight on 4 connections (limit for nbdkit-ts: ${rssLimitMiB} MiB)`],
   ];

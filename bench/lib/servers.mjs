@@ -35,6 +35,20 @@ export const PAIRS = {
   memory: ['nbdkit-ts', 'nbdkit'],
 };
 
+/**
+ * Compares nbdkit-ts with another build of itself instead of nbdkit: `cli` is
+ * that build's packages/server/dist/cli/main.js (a git worktree at another
+ * commit, built), to measure a change on both sides of it in one run.
+ */
+export function useBaseline(cli) {
+  SERVERS['nbdkit-ts-baseline'] = {
+    desc: `nbdkit-ts file plugin of ${cli}`,
+    argv: (img, sock, nodeArgs = []) => [process.execPath, ...nodeArgs, cli, '-U', sock, '-f', 'file', `file=${img}`],
+  };
+  PAIRS.main = ['nbdkit-ts', 'nbdkit-ts-baseline'];
+  PAIRS.memory = ['nbdkit-ts', 'nbdkit-ts-baseline'];
+}
+
 /** Returns undefined when the filters of the stack load, or why not. */
 export function stackUnavailable() {
   const r = spawnSync(process.execPath, [CLI, '--version', ...STACK_FILTERS, 'file'], { encoding: 'utf8', timeout: 60_000 });
