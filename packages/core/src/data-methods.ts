@@ -20,7 +20,11 @@ export interface DataMethods {
   trim(count: number, offset: bigint, flags: Flags): MaybePromise<void>;
   /** Makes `count` bytes at `offset` read as zeroes. Flag.MAY_TRIM, Flag.FAST_ZERO, Flag.FUA apply. */
   zero(count: number, offset: bigint, flags: Flags): MaybePromise<void>;
-  /** Reports allocation of `count` bytes at `offset` into `extents`. */
+  /**
+   * Reports allocation of `count` bytes at `offset` into `extents`, whose
+   * range may run past `offset + count` (for a client's request, to the end
+   * of the export; see {@link ExtentList}). Flag.REQ_ONE: one extent is enough.
+   */
   extents(count: number, offset: bigint, flags: Flags, extents: ExtentList): MaybePromise<void>;
   /** Prefetches `count` bytes at `offset`. */
   cache(count: number, offset: bigint, flags: Flags): MaybePromise<void>;

@@ -20,14 +20,26 @@ export interface Extent {
   readonly type: number;
 }
 
+/** The most extents a list keeps, as nbdkit: the most the NBD protocol wants in one reply (a SHOULD). */
+const MAX_EXTENTS = 1 << 20;
+
 /**
  * Collects the extents a layer reports for the range `[start, end)`.
  *
  * Rules, as in nbdkit: extents are added in ascending order and contiguous;
  * the first one must begin at or before `start`; parts before `start` are
  * dropped, parts at or after `end` are ignored; empty extents are ignored;
- * neighbours of the same type are merged. A layer may stop after covering
- * any prefix of the range (at least one byte); the caller asks again for the rest.
+ * neighbours of the same type are merged; once the list holds 2^20 extents,
+ * later ones are ignored. A layer may stop after covering any prefix of the
+ * range (at least one byte); the caller asks again for the rest.
+ *
+ * The list the server passes for a block status request runs from the
+ * request's offset to the end of the export, as nbdkit's does: a layer may
+ * report beyond the request what it learnt anyway (the whole of the last
+ * extent), and the client hears of it. The server sends the client the
+ * extents up to the first one that reaches the end of the request, each
+ * of at most 4 GiB - 1 bytes; with REQ_ONE, only the first, cut at the end
+ * of the request.
  */
 export class ExtentList {
   /** The extents collected so far, trimmed to the range and merged. */
@@ -58,6 +70,7 @@ export class ExtentList {
     }
     if (length === 0n) return;
     this.next = offset + length;
+    if (this.extents.length >= MAX_EXTENTS) return;
     let from = offset < this.start ? this.start : offset;
     const to = this.next > this.end ? this.end : this.next;
     if (to <= from) return;

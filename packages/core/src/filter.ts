@@ -11,7 +11,11 @@ export interface Filter<H extends FilterHandle = FilterHandle> extends LayerDefi
   readonly kind: 'filter';
   /** After configuration: `backend` is valid until cleanup; open shared contexts and start tasks here. */
   ready?(backend: Backend, host: Host): MaybePromise<void>;
-  /** When a client connects. Default: ask the layer beneath. */
+  /**
+   * When a client connects, before the handshake: throw to refuse the client.
+   * The layers beneath check the client only when this calls
+   * {@link Backend.preconnect}. Left out: the layers beneath check it.
+   */
   preconnect?(client: ClientInfo, backend: Backend): MaybePromise<void>;
   /** Default: the list of the layer beneath. */
   listExports?(client: ClientInfo, backend: Backend): MaybePromise<readonly ExportInfo[]>;

@@ -70,6 +70,14 @@ export interface Backend {
   readonly concurrency: Concurrency;
   /** Opens and prepares a new context on the layer beneath. The caller closes it. */
   open(options?: OpenOptions): Promise<Next>;
+  /**
+   * Runs the preconnect check of the layer beneath, which runs those of the
+   * layers under it in turn: rejects when one of them refuses the client.
+   * A filter's {@link Filter.preconnect} calls it to let the layers beneath
+   * check the client too; when the filter does not call it, their checks do
+   * not run.
+   */
+  preconnect(client: ClientInfo): MaybePromise<void>;
   /** The exports of the layer beneath. */
   listExports(client: ClientInfo): MaybePromise<readonly ExportInfo[]>;
   /** The name the empty export name stands for, in the layer beneath. */

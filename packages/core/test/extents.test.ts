@@ -56,6 +56,15 @@ describe('ExtentList', () => {
     expect(l.covered).toBe(40n);
   });
 
+  it('keeps at most 2^20 extents and ignores later ones, still checking their order', () => {
+    const max = 1 << 20;
+    const l = new ExtentList(0n, BigInt(max + 10));
+    for (let i = 0; i < max + 2; i++) l.add(BigInt(i), 1n, i % 2);
+    expect(l.extents.length).toBe(max);
+    expect(l.covered).toBe(BigInt(max));
+    expect(() => l.add(BigInt(max + 5), 1n, 0)).toThrow(/not contiguous/);
+  });
+
   it('errors carry errno codes', () => {
     try {
       new ExtentList(10n, 5n);

@@ -2,6 +2,7 @@ import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { MAX_U32 } from '@nbdkit-ts/core';
 import { cliPath, Command, nbdsh, NBDSH_EXPECT_ERROR, run, runOk, startServer, tempDir, WireClient, type ServerProcess } from '@nbdkit-ts/testing';
 
 const FILTER = fileURLToPath(new URL('../dist/index.js', import.meta.url));
@@ -110,17 +111,17 @@ def zero(n, off, flags=0):
 const model = () => MODEL.replace('"IMG"', JSON.stringify(img)).replace('"LOG"', JSON.stringify(log));
 
 describe('what the export advertises', () => {
-  it('any request size, a preferred size of at least 4096 and minblock, and the size rounded down to minblock', async () => {
+  it('any request size (a maximum of 4G - 1), a preferred size of at least 4096 and minblock, and the size rounded down to minblock', async () => {
     const script = 'print(h.get_size(), h.get_block_size(nbd.SIZE_MINIMUM), h.get_block_size(nbd.SIZE_PREFERRED), h.get_block_size(nbd.SIZE_MAXIMUM))';
     // [snippets of the plugin beneath, parameters, what the client sees]
     const cases: [string[], string[], string][] = [
-      [[], [], `${8 * M} 1 4096 ${64 * M}`],
-      [[], ['minblock=512'], `${8 * M} 1 4096 ${64 * M}`],
-      [[], ['minblock=64K'], `${8 * M} 1 65536 ${64 * M}`],
-      [['get_size=echo 5000'], ['minblock=1K'], `4096 1 4096 ${64 * M}`],
-      [['get_size=echo 5000'], [], `5000 1 4096 ${64 * M}`],
-      [['block_size=echo 2K 128K 512K', 'get_size=echo 2M'], [], `${2 * M} 1 131072 ${64 * M}`],
-      [['block_size=echo 2K 8K 512K', 'get_size=echo 5000'], ['minblock=1K'], `4096 1 8192 ${64 * M}`],
+      [[], [], `${8 * M} 1 4096 ${MAX_U32}`],
+      [[], ['minblock=512'], `${8 * M} 1 4096 ${MAX_U32}`],
+      [[], ['minblock=64K'], `${8 * M} 1 65536 ${MAX_U32}`],
+      [['get_size=echo 5000'], ['minblock=1K'], `4096 1 4096 ${MAX_U32}`],
+      [['get_size=echo 5000'], [], `5000 1 4096 ${MAX_U32}`],
+      [['block_size=echo 2K 128K 512K', 'get_size=echo 2M'], [], `${2 * M} 1 131072 ${MAX_U32}`],
+      [['block_size=echo 2K 8K 512K', 'get_size=echo 5000'], ['minblock=1K'], `4096 1 8192 ${MAX_U32}`],
     ];
     for (const [snippets, params, expected] of cases) {
       await withServer([...disk(...snippets), ...params], async (s) => expect((await nbdsh(s.uri, script)).stdout.trim()).toBe(expected));
@@ -313,7 +314,7 @@ describe('block status', () => {
     return out;
   }
 
-  it('reports whole blocks: a block partly a hole is data, partly zero is not zero, asking on where the answer stops inside a block', async () => {
+  it('reports whole blocks (past the request to the end of the last), a block partly a hole is data, partly zero is not zero, asking on where the answer stops inside a block', async () => {
     // One extent of 512 bytes per call: zero up to 2K, a hole of zeroes up to 8K, then data.
     const plugin = [
       'eval',
@@ -336,7 +337,7 @@ echo $4 512 $t`,
 h.block_status(1, 4095, lambda ctx, o, e, err: out.append(e), nbd.CMD_FLAG_REQ_ONE)
 h.block_status(1, 4096, lambda ctx, o, e, err: out.append(e), nbd.CMD_FLAG_REQ_ONE)
 h.block_status(512, 512, lambda ctx, o, e, err: out.append(e))
-assert out == [[1, 2], [1, 3], [512, 2]], out
+assert out == [[1, 2], [1, 3], [3584, 2]], out
 `,
         { baseAllocation: true },
       );

@@ -68,7 +68,8 @@ describe('block status', () => {
   it('answers the queries an answer of the layer beneath covers, without asking again', async () => {
     await withServer([], async (s) => {
       const out = await run(s, 'M = 1 << 20\nstatus(h, 4 * M, 0)\nstatus(h, M, M)\nstatus(h, 512, 3 * M)\nstatus(h, 512, M // 2)');
-      expect(out).toEqual([`${M}:3 ${M}:0 ${2 * M}:1`, `${M}:0`, '512:1', '512:3']);
+      // Each answer runs to the end of the extent that holds the end of the query, as nbdkit's.
+      expect(out).toEqual([`${M}:3 ${M}:0 ${2 * M}:1`, `${M}:0`, `${M}:1`, `${M / 2}:3`]);
       expect(calls()).toEqual([`extents x ${4 * M} 0`]);
     });
   });

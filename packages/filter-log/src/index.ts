@@ -1,7 +1,8 @@
 /**
- * `@nbdkit-ts/filter-log`: logs the server's readiness, export lists, each
- * connection and each request with its outcome, to a file in nbdkit's log
- * format and/or to a script. See README.md for the manual.
+ * `@nbdkit-ts/filter-log`: logs the server's readiness, each client's
+ * preconnect check, export lists, each connection and each request with its
+ * outcome, to a file in nbdkit's log format and/or to a script. See README.md
+ * for the manual.
  *
  * @packageDocumentation
  */
@@ -18,6 +19,8 @@ export default defineFilter<FilterHandle>(() => {
   let events: EventLog | undefined;
   /** Contexts opened so far: the number of the next one's connection. */
   let connections = 0;
+  /** Preconnect checks so far. */
+  let preconnects = 0;
   /** ListExports calls so far. */
   let lists = 0;
   return {
@@ -38,6 +41,10 @@ export default defineFilter<FilterHandle>(() => {
     },
     cleanup() {
       events?.close();
+    },
+    async preconnect(client, backend) {
+      if (events === undefined) return backend.preconnect(client);
+      await events.around({ id: ++preconnects, act: 'Preconnect' }, `readonly=${client.readonly ? 1 : 0}`, () => backend.preconnect(client));
     },
     async listExports(client, backend) {
       if (events === undefined) return backend.listExports(client);

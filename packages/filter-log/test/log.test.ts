@@ -67,6 +67,8 @@ describe('the log file', () => {
     await runServer([`--filter=${FILTER}`, ...DATA, `logfile=${log}`], `nbdsh --base-allocation -u "$uri" -c '${SESSION}'`);
     expect(lines()).toEqual([
       'Ready thread_model=3',
+      'Preconnect id=1 readonly=0 ...',
+      '...Preconnect id=1 return=0',
       'connection=1 Connect export="" tls=0 size=0x10000 minsize=0x0 prefsize=0x0 maxsize=0x0 write=1 flush=1 rotational=0 trim=1 zero=2 fua=2 extents=1 cache=2 fast_zero=1',
       'connection=1 Write id=1 offset=0x1000 count=0x200 fua=1 ...',
       'connection=1 ...Write id=1 return=0',
@@ -90,12 +92,31 @@ describe('the log file', () => {
     ]);
   });
 
-  it("has the same lines for a connection as nbdkit's log filter", async () => {
-    const connectionLines = (file: string) => lines(file).filter((l) => l.startsWith('connection='));
+  it("has the same lines as nbdkit's log filter, but for nbdkit's Fork", async () => {
+    const withoutFork = (file: string) => lines(file).filter((l) => l !== 'Fork');
     const command = `nbdsh --base-allocation -u "$uri" -c '${SESSION}'`;
     await runServer(['--filter=log', ...DATA, `logfile=${log}`], command);
     await runOk('nbdkit', ['-U', '-', '--filter=log', ...DATA, `logfile=${out}`, '--run', command]);
-    expect(connectionLines(log)).toEqual(connectionLines(out));
+    expect(withoutFork(log)).toEqual(withoutFork(out));
+  });
+
+  it("logs each client's preconnect check, numbered across clients, and a refusal with its code", async () => {
+    const refusing = ['eval', 'preconnect=echo "EPERM no clients today" >&2; exit 1', 'get_size=echo 1M', 'pread=exit 1'];
+    const r = await run(process.execPath, [cliPath(), '-r', '-U', '-', `--filter=${FILTER}`, ...refusing, `logfile=${log}`, '--run', 'nbdinfo "$uri"; nbdinfo "$uri"']);
+    expect(r.stderr).toContain('no clients today');
+    expect(lines()).toEqual([
+      'Ready thread_model=1',
+      'Preconnect id=1 readonly=1 ...',
+      '...Preconnect id=1 return=-1 error=EPERM',
+      'Preconnect id=2 readonly=1 ...',
+      '...Preconnect id=2 return=-1 error=EPERM',
+    ]);
+  });
+
+  it('passes the preconnect check on to the layers beneath when it logs nothing', async () => {
+    const r = await run(process.execPath, [cliPath(), '-U', '-', `--filter=${FILTER}`, 'eval', 'preconnect=echo "EPERM no clients today" >&2; exit 1', 'get_size=echo 1M', 'pread=exit 1', '--run', 'nbdinfo "$uri"']);
+    expect(r.status).not.toBe(0);
+    expect(r.stderr).toContain('no clients today');
   });
 
   it('reports the extents the layer beneath gave, holes and zeroes named', async () => {

@@ -50,10 +50,11 @@ seen = []
 def cb(metacontext, offset, entries, err):
     seen.append((metacontext, offset, list(entries)))
 h.block_status(65536, 0, cb)
-assert seen[0][0] == "base:allocation" and sum(seen[0][2][0::2]) == 65536, seen
+# The last extent may run past the request (what the layer knows anyway); the others may not reach its end.
+assert seen[0][0] == "base:allocation" and sum(seen[0][2][0::2]) >= 65536 and sum(seen[0][2][0:-2:2]) < 65536, seen
 seen.clear()
 h.block_status(65536, 0, cb, nbd.CMD_FLAG_REQ_ONE)
-assert len(seen[0][2]) == 2, seen
+assert len(seen[0][2]) == 2 and seen[0][2][0] <= 65536, seen
 still_usable()
 `,
     );

@@ -1,7 +1,7 @@
 import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { API_VERSION, defineFilter, definePlugin, nbdError, type Next } from '@nbdkit-ts/core';
+import { API_VERSION, defineFilter, definePlugin, errorCode, nbdError, type Next } from '@nbdkit-ts/core';
 import { NBDSH_EXPECT_ERROR, nbdsh, run, tempDir } from '@nbdkit-ts/testing';
 import { createServer } from '../src/index.js';
 import { useEmbeddedServers } from './embedded-servers.js';
@@ -34,6 +34,53 @@ describe('the embedding API', () => {
       'close',
       'cleanup',
     ]);
+  });
+
+  it("a filter's preconnect runs the layers' beneath through backend.preconnect, or skips them", async () => {
+    for (const passOn of [true, false]) {
+      const { def, calls } = memoryPlugin();
+      const checker = defineFilter({
+        apiVersion: API_VERSION,
+        name: 'checker',
+        async preconnect(client, backend) {
+          calls.events.push(`checker readonly=${client.readonly}`);
+          if (passOn) await backend.preconnect(client);
+          calls.events.push('checker done');
+        },
+      });
+      const uri = await serve(await createServer({ plugin: def, filters: [checker], readonly: true }));
+      await nbdsh(uri, 'h.pread(1, 0)');
+      const events = calls.events.filter((e) => e !== 'configComplete' && e !== 'ready');
+      expect(events.slice(0, passOn ? 4 : 3)).toEqual(passOn ? ['checker readonly=true', 'preconnect', 'checker done', 'open '] : ['checker readonly=true', 'checker done', 'open ']);
+    }
+  });
+
+  it('a refusal from a preconnect beneath reaches the filter that passed the check on, and refuses the client', async () => {
+    const refusing = definePlugin({
+      apiVersion: API_VERSION,
+      name: 'refusing',
+      preconnect: () => {
+        throw nbdError('EPERM', 'not this client');
+      },
+      open: () => ({ capabilities: () => ({ size: 512n }), pread: () => {} }),
+    });
+    const seen: string[] = [];
+    const watcher = defineFilter({
+      apiVersion: API_VERSION,
+      name: 'watcher',
+      async preconnect(client, backend) {
+        try {
+          await backend.preconnect(client);
+        } catch (e) {
+          seen.push(errorCode(e));
+          throw e;
+        }
+      },
+    });
+    const uri = await serve(await createServer({ plugin: refusing, filters: [watcher] }));
+    const r = await run('nbdinfo', [uri]);
+    expect(r.status).not.toBe(0);
+    expect(seen).toEqual(['EPERM']);
   });
 
   it('two servers in one process keep their own configuration', async () => {

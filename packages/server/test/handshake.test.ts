@@ -1,7 +1,7 @@
 import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startServer, tempDir, type ServerProcess } from '@nbdkit-ts/testing';
+import { nbdsh, startServer, tempDir, type ServerProcess } from '@nbdkit-ts/testing';
 import { RawClient } from './raw-client.js';
 import { NBD_CMD_DISC, NBD_CMD_READ, NBD_CMD_WRITE, NBD_ENOMEM, NBD_OPT_ABORT, NBD_OPT_EXPORT_NAME, NBD_OPT_INFO, NBD_OPT_LIST, NBD_OPT_SET_META_CONTEXT, NBD_OPT_STRUCTURED_REPLY, NBD_REP_ACK, NBD_REP_ERR_INVALID, NBD_REP_ERR_TOO_BIG, NBD_REP_ERR_UNSUP, NBD_REP_SERVER } from '../src/protocol/constants.js';
 
@@ -164,5 +164,38 @@ describe('handshake and framing, byte by byte', () => {
     good.sendRequest(NBD_CMD_READ, 1n, 0n, 16);
     expect((await good.readSimpleReply()).error).toBe(0);
     good.close();
+  });
+});
+
+describe('NBD_INFO_BLOCK_SIZE', () => {
+  const sizes = 'print(*[h.get_block_size(k) for k in [nbd.SIZE_MINIMUM, nbd.SIZE_PREFERRED, nbd.SIZE_MAXIMUM]])';
+  const disk = ['eval', 'get_size=echo 128M', 'pread=dd if=/dev/zero count=$3 iflag=count_bytes status=none'];
+
+  it("advertises the layers' block sizes as they are, a maximum above the largest request included (as nbdkit)", async () => {
+    const server = await startServer([...disk, 'block_size=echo 1 4096 4294967295']);
+    try {
+      expect((await nbdsh(server.uri, sizes)).stdout.trim()).toBe('1 4096 4294967295');
+      // A read above 64 MiB, which the advertised maximum allows, is still refused; the connection goes on.
+      const c = await RawClient.connect(server.socket);
+      expect(await c.handshake()).toBe(3);
+      expect((await c.go()).type).toBe(NBD_REP_ACK);
+      c.sendRequest(NBD_CMD_READ, 1n, 0n, 64 * 1024 * 1024 + 4096);
+      c.sendRequest(NBD_CMD_READ, 2n, 0n, 4096);
+      expect(await c.readSimpleReply()).toEqual({ error: NBD_ENOMEM, cookie: 1n });
+      expect(await c.readSimpleReply()).toEqual({ error: 0, cookie: 2n });
+      expect((await c.read(4096)).equals(Buffer.alloc(4096))).toBe(true);
+      c.close();
+    } finally {
+      await server.stop();
+    }
+  });
+
+  it("without block sizes from the layers, advertises the server's own to a client that asks: at most 64 MiB", async () => {
+    const server = await startServer(disk);
+    try {
+      expect((await nbdsh(server.uri, sizes)).stdout.trim()).toBe(`1 4096 ${64 * 1024 * 1024}`);
+    } finally {
+      await server.stop();
+    }
   });
 });

@@ -1,5 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
+import { blockDescriptors } from '../src/protocol/block-descriptors.js';
 import { ByteQueue } from '../src/protocol/byte-queue.js';
 import {
   NBD_CMD_WRITE,
@@ -307,6 +308,53 @@ describe('transmission replies', () => {
       }),
       RUNS,
     );
+  });
+});
+
+describe('blockDescriptors', () => {
+  /** Contiguous extents from offset 0: lengths up to 6 GiB, so some exceed a descriptor. */
+  const arbExtents = fc
+    .array(fc.tuple(fc.oneof(fc.bigInt({ min: 1n, max: 1n << 20n }), fc.bigInt({ min: 1n, max: 6n << 30n })), fc.integer({ min: 0, max: 3 })), { minLength: 1, maxLength: 30 })
+    .map((runs) => {
+      let offset = 0n;
+      return runs.map(([length, type]) => {
+        const e = { offset, length, type };
+        offset += length;
+        return e;
+      });
+    });
+  const lengths = (d: readonly (readonly [number, number])[]) => d.map(([length]) => length);
+
+  it('with REQ_ONE: exactly one descriptor, the first extent cut to the request, never empty', () => {
+    fc.assert(
+      fc.property(arbExtents, fc.integer({ min: 1, max: 0xffff_ffff }), (extents, count) => {
+        const first = extents[0] as { length: bigint; type: number };
+        expect(blockDescriptors(extents, count, true)).toEqual([[Math.min(Number(first.length), count), first.type]]);
+      }),
+      RUNS,
+    );
+  });
+
+  it('without: the extents in order up to the first that reaches the end of the request, sent whole (at most 4 GiB - 1)', () => {
+    fc.assert(
+      fc.property(arbExtents, fc.integer({ min: 1, max: 0xffff_ffff }), (extents, count) => {
+        const d = blockDescriptors(extents, count, false);
+        expect(d.length).toBeGreaterThan(0);
+        // The extents' own lengths and types, each capped at what a descriptor holds.
+        expect(d).toEqual(extents.slice(0, d.length).map((e) => [Math.min(Number(e.length), 0xffff_ffff), e.type]));
+        // All but the last sum to less than the request (a MUST of the specification)...
+        expect(lengths(d.slice(0, -1)).reduce((a, b) => a + b, 0)).toBeLessThan(count);
+        // ... and the answer stops early only where the extents stop.
+        const sum = lengths(d).reduce((a, b) => a + b, 0);
+        if (sum < count) expect(d.length).toBe(extents.length);
+      }),
+      RUNS,
+    );
+  });
+
+  it('none for no extents', () => {
+    expect(blockDescriptors([], 512, false)).toEqual([]);
+    expect(blockDescriptors([], 512, true)).toEqual([]);
   });
 });
 

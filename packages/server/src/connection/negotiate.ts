@@ -321,9 +321,14 @@ class Negotiation {
       const description = capabilities.description ?? (await listed());
       if (description !== undefined) this.reply(option, NBD_REP_INFO, infoText(NBD_INFO_DESCRIPTION, description));
     }
+    // The block sizes of the layers as they report them, as nbdkit: a maximum above
+    // MAX_REQUEST_SIZE is advertised, and reads and writes above it still fail (ENOMEM).
+    // Without any from the layers, the server's own: any alignment, at most its largest request.
     const bs = capabilities.blockSize;
-    if (bs !== undefined || infos.includes(NBD_INFO_BLOCK_SIZE)) {
-      this.reply(option, NBD_REP_INFO, infoBlockSize(bs?.minimum ?? 1, bs?.preferred ?? 4096, Math.min(bs?.maximum ?? MAX_REQUEST_SIZE, MAX_REQUEST_SIZE)));
+    if (bs !== undefined) {
+      this.reply(option, NBD_REP_INFO, infoBlockSize(bs.minimum, bs.preferred, bs.maximum));
+    } else if (infos.includes(NBD_INFO_BLOCK_SIZE)) {
+      this.reply(option, NBD_REP_INFO, infoBlockSize(1, 4096, MAX_REQUEST_SIZE));
     }
     this.reply(option, NBD_REP_ACK);
     if (option === NBD_OPT_INFO) {

@@ -1,4 +1,5 @@
 import { ExtentList, Flag, errorCode, errorMessage, type Flags, type MaybePromise } from '@nbdkit-ts/core';
+import { blockDescriptors } from '../protocol/block-descriptors.js';
 import { nbdErrno } from '../protocol/errno.js';
 import {
   BASE_ALLOCATION_ID,
@@ -137,7 +138,8 @@ export function runRequest(req: Request, n: Negotiated, out: ReplyWriter, buffer
         call = top.cache(req.count, req.offset, flags);
         break;
       default: {
-        extents = new ExtentList(req.offset, req.offset + BigInt(req.count));
+        // To the end of the export, as nbdkit: what the layers know past the request reaches the client.
+        extents = new ExtentList(req.offset, n.context.capabilities.size);
         call = top.extents(req.count, req.offset, flags, extents);
         break;
       }
@@ -174,14 +176,13 @@ function reply(req: Request, n: Negotiated, out: ReplyWriter, buffers: BufferPoo
 }
 
 function replyExtents(req: Request, list: ExtentList, out: ReplyWriter, log: (m: string) => void): void {
-  const all = list.extents;
-  if (all.length === 0) {
+  const descriptors = blockDescriptors(list.extents, req.count, (req.flags & NBD_CMD_FLAG_REQ_ONE) !== 0);
+  if (descriptors.length === 0) {
     log(`block status at ${req.offset}: no extents were returned`);
     out.send(errorChunk(req.cookie, NBD_EINVAL, 'no extents were returned'));
     return;
   }
-  const chosen = req.flags & NBD_CMD_FLAG_REQ_ONE ? all.slice(0, 1) : all;
-  out.send(blockStatusChunk(req.cookie, BASE_ALLOCATION_ID, chosen.map((e) => [Number(e.length), e.type] as const)));
+  out.send(blockStatusChunk(req.cookie, BASE_ALLOCATION_ID, descriptors));
 }
 
 function fail(req: Request, n: Negotiated, out: ReplyWriter, e: unknown, log: (m: string) => void): void {

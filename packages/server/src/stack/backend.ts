@@ -33,6 +33,10 @@ export class StackBackend implements Backend {
     });
   }
 
+  preconnect(client: ClientInfo): Promise<void> {
+    return this.stack.preconnect(client, this.index);
+  }
+
   listExports(client: ClientInfo): MaybePromise<readonly ExportInfo[]> {
     return this.stack.listExports(this.index, client);
   }

@@ -97,6 +97,11 @@ export class Stack {
     return this.readyBackends[index - 1] ?? new StackBackend(this, index, undefined);
   }
 
+  /**
+   * The preconnect check of the layer at `index`: a filter's hook decides
+   * whether the layers beneath check too (Backend.preconnect); without one,
+   * the check goes on to the layer beneath.
+   */
   async preconnect(client: ClientInfo, index = 0): Promise<void> {
     const layer = this.layers[index] as LoadedLayer;
     if (layer.def.kind === 'plugin') {
