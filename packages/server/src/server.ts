@@ -218,7 +218,7 @@ export class NbdServer {
   /** Starts listening; resolves once the socket accepts connections. */
   async listen(target: ListenTarget): Promise<ListenAddress> {
     // Paused: a connection may move the socket's handle before anything is read (see readInPlace).
-    const server = createNetServer({ noDelay: true, pauseOnConnect: true }, (socket) => this.accept(socket));
+    const server = createNetServer({ noDelay: true, pauseOnConnect: true }, (socket) => void this.accept(socket));
     if ('socket' in target) {
       rmSync(target.socket, { force: true });
       await new Promise<void>((resolve, reject) => {
@@ -244,23 +244,35 @@ export class NbdServer {
     return this.state.tls === undefined ? 'nbd' : 'nbds';
   }
 
-  private accept(socket: Socket): void {
+  /**
+   * Serves one connected socket, as if a listener had accepted it: the
+   * `nbdkit-ts -s` client on standard input and output, or a client from an
+   * accept loop of the caller's own. Hand it over before anything was read
+   * from it. It counts against `maxConnections` like any other, and is
+   * dropped at once when the server is closing. Resolves once the connection
+   * has ended and closed its contexts (not when the server closes: call
+   * {@link close} for that).
+   */
+  serve(socket: Socket): Promise<void> {
+    return this.accept(socket);
+  }
+
+  private accept(socket: Socket): Promise<void> {
     socket.on('error', () => {});
     if (this.closing !== undefined) {
       socket.destroy();
-      return;
+      return Promise.resolve();
     }
     const id = this.nextId++;
     const slot = this.admission.admit();
     if (slot === undefined) {
       socket.destroy();
-      return;
+      return Promise.resolve();
     }
     if (!slot.served) {
       const message = `too many connections: ${this.admission.max} already (--max-connections)`;
       this.state.log.warn(`connection ${id} refused: ${message}`);
-      void new Connection(socket, this.state, id, message).finished.finally(() => slot.release());
-      return;
+      return new Connection(socket, this.state, id, message).finished.finally(() => slot.release());
     }
     const start = () => {
       const conn = new Connection(socket, this.state, id);
@@ -270,12 +282,9 @@ export class NbdServer {
         slot.release();
       });
     };
-    if (this.stack.concurrency !== 'serialize-connections') {
-      void start();
-      return;
-    }
+    if (this.stack.concurrency !== 'serialize-connections') return start();
     // The slot is held while it waits its turn, so the limit covers waiting clients too.
-    void this.connectionLock.run(() => {
+    return this.connectionLock.run(() => {
       if (socket.destroyed || this.closing !== undefined) {
         socket.destroy();
         slot.release();

@@ -63,6 +63,19 @@ describe('the nbdkit-ts command line', () => {
     expect(existsSync(sock)).toBe(false);
   });
 
+  it('without -f, a server that fails before it listens says why, and the command fails', async () => {
+    for (const [args, said] of [
+      [['-U', join(dir, 'nf.sock'), '--filter=no-such-filter', 'file', image], 'nbdkit-ts: filter "no-such-filter" not found'],
+      [['-U', join(dir, 'np.sock'), 'file', image, 'no-such-key=1'], 'no-such-key'],
+      [['-U', join(dir, 'no-such-dir', 'x.sock'), 'file', image], 'cannot listen on'],
+    ] as const) {
+      const r = await nbdkitTs([...args]);
+      expect(r.status, args.join(' ')).toBe(1);
+      expect(r.stderr).toContain(said);
+      expect(r.stderr.split('\n').filter((l) => l.startsWith('nbdkit-ts:'))).toHaveLength(1);
+    }
+  });
+
   it('in the background, keeps its standard input for the configuration (an inline sh script)', async () => {
     const sock = join(dir, 'stdin.sock');
     const pidfile = join(dir, 'stdin.pid');

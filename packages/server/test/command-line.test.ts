@@ -23,11 +23,20 @@ describe('parseArgs', () => {
     expect(a).toMatchObject({ foreground: true, noStructuredReplies: true, tls: { mode: 'require' }, requestTimeout: 2.5, maxConnections: 3 });
   });
 
+  it('-s, --single and --stdin serve one client on stdin and stdout, in the foreground', () => {
+    for (const option of ['-s', '--single', '--stdin']) expect(parseArgs([option, 'null'])).toMatchObject({ single: true, foreground: true });
+    expect(parseArgs(['null'])).toMatchObject({ single: false, foreground: false });
+  });
+
   it.each([
     [['--nope'], 'unknown option --nope'],
     [['--verbose=1'], '--verbose takes no value'],
     [['--run'], '--run needs a value'],
     [['-U', 'a', '-p', '1', 'null'], '-U and -p cannot be used together'],
+    [['-s', '-U', 'a', 'null'], '-s and -U cannot be used together'],
+    [['--single', '-p', '1', 'null'], '-s and -p cannot be used together'],
+    [['-s', '--run', 'true', 'null'], '-s and --run cannot be used together'],
+    [['--dump-plugin', '--stdin', 'null'], '-s and --dump-plugin cannot be used together'],
     [['--tls=maybe', 'null'], '--tls=maybe: expected off, on or require'],
     [['--max-connections=0', 'null'], '--max-connections=0: not a whole number of at least 1'],
     [['--request-timeout=soon', 'null'], '--request-timeout=soon: not a number of seconds'],

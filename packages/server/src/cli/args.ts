@@ -9,6 +9,8 @@ export interface CliArgs {
   readonly port: number | undefined;
   readonly ipaddr: string | undefined;
   readonly foreground: boolean;
+  /** `-s`: serve the one client on standard input and output, then exit. */
+  readonly single: boolean;
   readonly readonly: boolean;
   readonly exportName: string;
   readonly run: string | undefined;
@@ -48,6 +50,8 @@ const OPTIONS: readonly OptionSpec[] = [
   { long: 'port', short: 'p', arg: true },
   { long: 'ipaddr', short: 'i', arg: true },
   { long: 'foreground', short: 'f', arg: false },
+  { long: 'single', short: 's', arg: false },
+  { long: 'stdin', arg: false },
   { long: 'readonly', short: 'r', arg: false },
   { long: 'exportname', short: 'e', arg: true },
   { long: 'filter', arg: true },
@@ -147,6 +151,18 @@ export function parseArgs(argv: readonly string[]): CliArgs {
   const unixSocket = one('unix');
   if (unixSocket !== undefined && port !== undefined) throw new UsageError('-U and -p cannot be used together');
   const run = one('run');
+  const single = flag('single') || flag('stdin');
+  if (single) {
+    const clash = (
+      [
+        ['-U', unixSocket !== undefined],
+        ['-p', port !== undefined],
+        ['--run', run !== undefined],
+        ['--dump-plugin', flag('dump-plugin')],
+      ] as const
+    ).find(([, given]) => given);
+    if (clash !== undefined) throw new UsageError(`-s and ${clash[0]} cannot be used together: -s serves the client on stdin and stdout, without listening`);
+  }
   const [plugin, ...params] = positional;
   const seconds = (long: string): number | undefined => {
     const text = one(long);
@@ -169,7 +185,8 @@ export function parseArgs(argv: readonly string[]): CliArgs {
     unixSocket,
     port,
     ipaddr: one('ipaddr'),
-    foreground: flag('foreground') || run !== undefined,
+    foreground: flag('foreground') || run !== undefined || single,
+    single,
     readonly: flag('readonly'),
     exportName: one('exportname') ?? '',
     run,

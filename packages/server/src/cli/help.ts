@@ -10,6 +10,8 @@ Options:
   -p, --port PORT        listen on a TCP port (default 10809)
   -i, --ipaddr ADDR      listen on this address only
   -f, --foreground       stay in the foreground (default: go to the background once listening)
+  -s, --single           serve the one client connected on stdin and stdout, then exit
+                         (no socket to listen on; not with -U, -p, --run, --dump-plugin)
   -r, --readonly         serve read-only
   -e, --exportname NAME  the export name put in $uri for --run
       --filter NAME      add a filter (repeatable; the first is outermost)

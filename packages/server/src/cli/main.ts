@@ -7,12 +7,19 @@ import { errorMessage } from '@nbdkit-ts/core';
 import { loadLayer } from '../loader/load-layer.js';
 import { TlsConfigError } from '../connection/tls.js';
 import { LayerNotFound } from '../loader/resolve.js';
-import { createServer, type ListenAddress, type ListenTarget } from '../server.js';
+import { createServer, type ListenAddress, type ListenTarget, type NbdServer } from '../server.js';
 import { UnknownParameter } from '../stack/params.js';
 import { configure } from '../stack/configure.js';
 import { optionNames, parseArgs, UsageError, type CliArgs } from './args.js';
 import { childStdio, inheritedDescriptors } from './inherited-descriptors.js';
 import { runCaptive } from './run-captive.js';
+import { checkStdio, stdioSocket } from './stdio-socket.js';
+
+/**
+ * With -s, how long the last replies get to reach the client once the server has closed
+ * (a connection gives them 5 s before it drops its socket).
+ */
+const REPLIES_LINGER = 10_000;
 
 /** Set in the environment of the background copy of the server, so it knows to report when it listens. */
 const DAEMON_CHILD = 'NBDKIT_TS_DAEMON_CHILD';
@@ -69,7 +76,12 @@ function daemonize(verbose: boolean): Promise<number> {
     env: { ...process.env, [DAEMON_CHILD]: '1' },
   });
   return new Promise((resolve) => {
-    child.once('message', () => {
+    child.once('message', (m: unknown) => {
+      // The copy failed before it listened: its error is this command's (it exits next).
+      if (typeof m === 'object' && m !== null && 'error' in m) {
+        console.error(String(m.error));
+        return;
+      }
       child.disconnect();
       child.unref();
       resolve(0);
@@ -81,6 +93,8 @@ function daemonize(verbose: boolean): Promise<number> {
 async function serve(args: CliArgs): Promise<number> {
   if (args.plugin === undefined) throw new UsageError('no plugin given');
   if (!args.foreground && process.env[DAEMON_CHILD] === undefined) return daemonize(args.verbose);
+  // Checked before any layer is loaded: a server that cannot serve runs no layer's configuration.
+  const stdio = args.single ? checkStdio() : undefined;
   let shutdownRequested: () => void = () => {};
   const asked = new Promise<void>((resolve) => (shutdownRequested = resolve));
   const server = await createServer({
@@ -105,13 +119,18 @@ async function serve(args: CliArgs): Promise<number> {
   const signalled = new Promise<void>((resolve) => {
     for (const sig of ['SIGINT', 'SIGTERM'] as const) process.once(sig, () => resolve());
   });
-  const { target, privateDir } = listenTarget(args);
-  let address: ListenAddress;
+  let address: ListenAddress | undefined;
+  let privateDir: string | undefined;
+  let served: Promise<void> | undefined;
   try {
-    address = await server.listen(target);
+    if (stdio !== undefined) {
+      served = server.serve(stdioSocket(stdio));
+    } else {
+      ({ address, privateDir } = await listenOn(server, args));
+    }
   } catch (e) {
     await server.close();
-    throw new Error(`cannot listen on ${'socket' in target ? target.socket : `port ${target.port}`}: ${errorMessage(e)}`, { cause: e });
+    throw e;
   }
   if (args.pidfile !== undefined) writeFileSync(args.pidfile, `${process.pid}\n`);
   let stopped: Promise<number> | undefined;
@@ -126,11 +145,38 @@ async function serve(args: CliArgs): Promise<number> {
   const done = new Promise<number>((resolve) => {
     void Promise.race([signalled, asked]).then(() => stop(0).then(resolve));
     if (args.exitWithParent) watchParent(() => void stop(0).then(resolve));
-    if (args.run !== undefined) void runCaptive(args.run, address, args.exportName, args.tls.mode).then((status) => stop(status).then(resolve));
+    // As nbdkit: once its one client has gone, whichever way, the server exits with status 0.
+    if (served !== undefined) void served.then(() => stop(0).then(resolve));
+    if (args.run !== undefined && address !== undefined) void runCaptive(args.run, address, args.exportName, args.tls.mode).then((status) => stop(status).then(resolve));
   });
-  if (args.verbose) console.error(`nbdkit-ts: listening on ${address.uri}`);
-  process.send?.('listening');
-  return done;
+  if (address === undefined) {
+    if (args.verbose) console.error('nbdkit-ts: serving the client on standard input and output');
+  } else {
+    if (args.verbose) console.error(`nbdkit-ts: listening on ${address.uri}`);
+    process.send?.('listening');
+  }
+  return stdio === undefined ? done : done.then(exitOnceIdle);
+}
+
+/**
+ * Ends the process with `status` once nothing is left to do (the replies still queued for the
+ * client of -s have left, and its socket has closed), or after REPLIES_LINGER at the latest.
+ * Never settles.
+ */
+function exitOnceIdle(status: number): Promise<never> {
+  process.exitCode = status;
+  setTimeout(() => process.exit(status), REPLIES_LINGER).unref();
+  return new Promise<never>(() => {});
+}
+
+/** Listens where the command line says; the private directory of `-U -` is removed at exit. */
+async function listenOn(server: NbdServer, args: CliArgs): Promise<{ address: ListenAddress; privateDir?: string }> {
+  const { target, privateDir } = listenTarget(args);
+  try {
+    return { address: await server.listen(target), ...(privateDir === undefined ? {} : { privateDir }) };
+  } catch (e) {
+    throw new Error(`cannot listen on ${'socket' in target ? target.socket : `port ${target.port}`}: ${errorMessage(e)}`, { cause: e });
+  }
 }
 
 /** The parent process, as it was when the command started. */
@@ -174,8 +220,14 @@ main(process.argv.slice(2)).then(
   (status) => process.exit(status),
   (e: unknown) => {
     const known = e instanceof UsageError || e instanceof LayerNotFound || e instanceof UnknownParameter || e instanceof TlsConfigError;
-    console.error(`nbdkit-ts: ${errorMessage(e)}${e instanceof UsageError ? '\nTry nbdkit-ts --help.' : ''}`);
+    const message = `nbdkit-ts: ${errorMessage(e)}${e instanceof UsageError ? '\nTry nbdkit-ts --help.' : ''}`;
     if (!known && process.env.NBDKIT_TS_STACK === '1' && e instanceof Error) console.error(e.stack);
+    // The background copy's standard error goes nowhere (without -v): the command that started it says why it failed.
+    if (process.env[DAEMON_CHILD] !== undefined && process.send !== undefined) {
+      process.send({ error: message }, () => process.exit(1));
+      return;
+    }
+    console.error(message);
     process.exit(1);
   },
 );
