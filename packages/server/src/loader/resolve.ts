@@ -1,7 +1,7 @@
 import { createRequire } from 'node:module';
 import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { dirname, isAbsolute, resolve as resolvePath } from 'node:path';
+import { isAbsolute, resolve as resolvePath } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 /** What kind of layer a name refers to. */
@@ -63,6 +63,12 @@ function npmGlobalRoot(): string | undefined {
   return globalRoot;
 }
 
+/**
+ * The folder of the server's package: this module is dist/loader/resolve.js
+ * there, or part of the bundled dist/cli/main.js, two levels down either way.
+ */
+const SERVER_ROOT = resolvePath(fileURLToPath(new URL('../..', import.meta.url)));
+
 /** A folder resolution starts from, and which place of the search path it is. */
 export interface SearchBase {
   readonly dir: string;
@@ -77,7 +83,7 @@ export interface SearchBase {
 export function* searchPath(env: NodeJS.ProcessEnv = process.env, cwd = process.cwd()): Generator<SearchBase> {
   for (const p of (env.NBDKIT_TS_PATH ?? '').split(':')) if (p !== '') yield { dir: resolvePath(cwd, p), place: '$NBDKIT_TS_PATH' };
   yield { dir: cwd, place: 'working directory' };
-  yield { dir: dirname(fileURLToPath(import.meta.url)), place: 'server install' };
+  yield { dir: SERVER_ROOT, place: 'server install' };
   const g = npmGlobalRoot();
   if (g !== undefined) yield { dir: g, place: 'npm global root' };
 }
@@ -87,10 +93,17 @@ export function* searchBases(env: NodeJS.ProcessEnv = process.env, cwd = process
   for (const base of searchPath(env, cwd)) yield base.dir;
 }
 
-/** The entry file of package `pkg` as Node.js resolves it from folder `base`, or undefined. */
+/**
+ * The entry file of package `pkg` as Node.js resolves it from folder `base`,
+ * or undefined. Node is asked only when a folder it would look in has the
+ * package: a failed resolution costs a thrown error and a search of every
+ * folder, and most names tried are not installed where they are tried first.
+ */
 export function resolveFrom(base: string, pkg: string): string | undefined {
+  const require = createRequire(resolvePath(base, '_'));
+  if (!(require.resolve.paths(pkg) ?? []).some((dir) => existsSync(resolvePath(dir, pkg)))) return undefined;
   try {
-    return createRequire(resolvePath(base, '_')).resolve(pkg);
+    return require.resolve(pkg);
   } catch {
     return undefined;
   }
