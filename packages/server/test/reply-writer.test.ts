@@ -2,7 +2,7 @@ import { createServer, connect, type Socket } from 'node:net';
 import { join } from 'node:path';
 import { tempDir } from '@nbdkit-ts/testing';
 import { describe, expect, it } from 'vitest';
-import { directFd, ReplyWriter } from '../src/connection/reply-writer.js';
+import { ReplyWriter } from '../src/connection/reply-writer.js';
 
 const KiB = 1024;
 
@@ -47,24 +47,17 @@ function reply(i: number): Buffer {
 }
 
 describe('ReplyWriter', () => {
-  it.each([
-    ['written to the descriptor', true],
-    ['written through the stream', false],
-  ])('%s: replies arrive whole and in order, beyond what the kernel takes at once', async (_title, direct) => {
+  it('replies arrive whole and in order, with their callbacks, beyond what the kernel takes at once', async () => {
     const { server, client, close } = await socketPair();
     try {
-      const fd = direct ? directFd(server) : undefined;
-      if (direct) expect(fd).toBeTypeOf('number');
-      let drains = 0;
-      const writer = new ReplyWriter(server, fd, () => drains++);
+      const writer = new ReplyWriter(server);
       const written: number[] = [];
       // 200 replies of 64 KiB over several turns, to a client that does not read yet: most wait.
       for (let turn = 0; turn < 4; turn++) {
         for (let i = turn * 50; i < (turn + 1) * 50; i++) writer.send(reply(i), () => written.push(i));
-        expect(writer.pending).toBeGreaterThan(0);
         await new Promise((r) => setImmediate(r));
+        expect(writer.pending).toBeGreaterThan(0);
       }
-      expect(writer.pending).toBeGreaterThan(0);
       const all = await readAll(client, 200 * 64 * KiB);
       for (let i = 0; i < 200; i++) expect(all.subarray(i * 64 * KiB, (i + 1) * 64 * KiB).equals(reply(i))).toBe(true);
       while (written.length < 200) await new Promise((r) => setImmediate(r));
@@ -75,33 +68,14 @@ describe('ReplyWriter', () => {
     }
   });
 
-  it('replies sent at once run their callbacks and report the drain, with nothing pending', async () => {
-    const { server, client, close } = await socketPair();
-    try {
-      let drains = 0;
-      const writer = new ReplyWriter(server, directFd(server), () => drains++);
-      let done = 0;
-      writer.send(Buffer.from('one'), () => done++);
-      writer.send(Buffer.from('two'), () => done++);
-      expect(writer.pending).toBe(6);
-      writer.flush();
-      expect([done, drains, writer.pending]).toEqual([2, 1, 0]);
-      expect((await readAll(client, 6)).toString()).toBe('onetwo');
-    } finally {
-      close();
-    }
-  });
-
   it('replies to a destroyed socket are dropped, their callbacks run', async () => {
     const { server, close } = await socketPair();
     try {
-      const writer = new ReplyWriter(server, directFd(server), () => {});
+      const writer = new ReplyWriter(server);
       let done = 0;
-      writer.send(Buffer.from('queued'), () => done++);
       server.destroy();
-      writer.flush();
       writer.send(Buffer.from('late'), () => done++);
-      expect(done).toBe(2);
+      expect(done).toBe(1);
     } finally {
       close();
     }

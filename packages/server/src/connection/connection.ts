@@ -9,7 +9,7 @@ import { Scope } from '../stack/scope.js';
 import { DeadlineCalls, withDeadline } from '../stack/deadline.js';
 import { BufferAccount, type Charge } from './byte-budget.js';
 import { checkClientFlags, negotiate, type Negotiated } from './negotiate.js';
-import { directFd, ReplyWriter } from './reply-writer.js';
+import { ReplyWriter } from './reply-writer.js';
 import type { ServerState } from './server-state.js';
 import { startTls } from './tls.js';
 import { POOL_FROM, ReceiveBuffer } from './buffers.js';
@@ -91,10 +91,8 @@ export class Connection {
   ) {
     // Without TLS, reads land where the connection says: a large write's
     // payload straight in its buffer. A socket that may turn TLS is read as usual.
-    const inPlace = server.tls === undefined && refusal === undefined ? readInPlace(socket, this.readTarget) : undefined;
-    this.socket = inPlace ?? socket;
-    // Such a socket never turns TLS: replies may be written to its descriptor directly.
-    this.writer = new ReplyWriter(this.socket, inPlace === undefined ? undefined : directFd(inPlace), this.onDrain);
+    this.socket = (server.tls === undefined && refusal === undefined ? readInPlace(socket, this.readTarget) : undefined) ?? socket;
+    this.writer = new ReplyWriter(this.socket);
     this.budget = new BufferAccount(server.budget, server.limits.maxConnectionBuffer);
     const c = server.stack.concurrency;
     // As nbdkit's thread models: each level includes the ones below it.
@@ -307,7 +305,7 @@ export class Connection {
     raw.on('error', this.onError).on('close', this.onGone);
     const secure = await this.fromClient(startTls(raw, setup));
     this.socket = secure;
-    this.writer = new ReplyWriter(secure, undefined, this.onDrain);
+    this.writer = new ReplyWriter(secure);
     this.attach(secure);
     secure.pause();
     this.tls = true;
@@ -454,7 +452,6 @@ export class Connection {
       return;
     }
     this.gone = true;
-    this.writer.flush();
     const timer = setTimeout(() => s.destroy(), CLOSE_LINGER).unref();
     s.once('finish', () => {
       clearTimeout(timer);
