@@ -58,6 +58,12 @@ export interface ServerOptions {
   readonly structuredReplies?: boolean;
   /** Connections served at once (`--max-connections`, default 1024); more are refused. */
   readonly maxConnections?: number;
+  /**
+   * Requests of one connection handed to the stack at once (`-t`, nbdkit's
+   * threads per connection; default 256); the connection reads the next ones
+   * as these finish.
+   */
+  readonly maxRequestsInFlight?: number;
   /** Bytes of request payload and read data held for the whole server (default 256 MiB, at least 64 MiB). */
   readonly maxBuffer?: number;
   /** Bytes of request payload and read data held for one connection (default 128 MiB, at least 65 MiB). */
@@ -81,6 +87,7 @@ function limitsFrom(o: ServerOptions): Limits {
     requestTimeout: seconds('requestTimeout', o.requestTimeout, DEFAULT_LIMITS.requestTimeout),
     shutdownTimeout: seconds('shutdownTimeout', o.shutdownTimeout, DEFAULT_LIMITS.shutdownTimeout),
     maxConnections: count('maxConnections', o.maxConnections, DEFAULT_LIMITS.maxConnections, 1),
+    maxRequestsInFlight: count('maxRequestsInFlight', o.maxRequestsInFlight, DEFAULT_LIMITS.maxRequestsInFlight, 1),
     maxBuffer: count('maxBuffer', o.maxBuffer, DEFAULT_LIMITS.maxBuffer, MIN_BUFFER),
     maxConnectionBuffer: count('maxConnectionBuffer', o.maxConnectionBuffer, DEFAULT_LIMITS.maxConnectionBuffer, MIN_CONNECTION_BUFFER),
   };

@@ -19,8 +19,8 @@ describe('parseArgs', () => {
   });
 
   it('--run implies the foreground; --no-sr, --tls and the timeouts are read', () => {
-    const a = parseArgs(['--run', 'true', '--no-sr', '--tls=require', '--request-timeout', '2.5', '--max-connections=3', 'null']);
-    expect(a).toMatchObject({ foreground: true, noStructuredReplies: true, tls: { mode: 'require' }, requestTimeout: 2.5, maxConnections: 3 });
+    const a = parseArgs(['--run', 'true', '--no-sr', '--tls=require', '--request-timeout', '2.5', '--max-connections=3', '-t', '4', 'null']);
+    expect(a).toMatchObject({ foreground: true, noStructuredReplies: true, tls: { mode: 'require' }, requestTimeout: 2.5, maxConnections: 3, threads: 4 });
   });
 
   it('-s, --single and --stdin serve one client on stdin and stdout, in the foreground', () => {
@@ -39,6 +39,8 @@ describe('parseArgs', () => {
     [['--dump-plugin', '--stdin', 'null'], '-s and --dump-plugin cannot be used together'],
     [['--tls=maybe', 'null'], '--tls=maybe: expected off, on or require'],
     [['--max-connections=0', 'null'], '--max-connections=0: not a whole number of at least 1'],
+    [['-t', '0', 'null'], '-t 0: not a whole number of at least 1'],
+    [['--threads=many', 'null'], '-t many: not a whole number of at least 1'],
     [['--request-timeout=soon', 'null'], '--request-timeout=soon: not a number of seconds'],
   ])('%j is refused: %s', (argv, message) => {
     expect(() => parseArgs(argv)).toThrow(UsageError);

@@ -154,6 +154,21 @@ while h.aio_in_flight() > 0:
     expect(await measure('serialize-connections', 1)).toBe(1);
   });
 
+  it('maxRequestsInFlight (-t) bounds the requests of a connection handed to the layers at once', async () => {
+    // 8 reads sent at once, each held by the plugin until they could all have started.
+    const measure = async (maxRequestsInFlight: number | undefined) => {
+      const { def, calls } = memoryPlugin({ readDelay: 50 });
+      const uri = await serve(await createServer({ plugin: def, ...(maxRequestsInFlight === undefined ? {} : { maxRequestsInFlight }) }));
+      await nbdsh(uri, 'bufs = [nbd.Buffer(512) for _ in range(8)]\nfor i, b in enumerate(bufs):\n    h.aio_pread(b, i * 512)\nwhile h.aio_in_flight() > 0:\n    h.poll(-1)');
+      expect(calls.pread).toBe(8);
+      return calls.maxActive;
+    };
+    expect(await measure(1)).toBe(1);
+    expect(await measure(3)).toBe(3);
+    expect(await measure(undefined)).toBe(8);
+    await expect(createServer({ plugin: memoryPlugin().def, maxRequestsInFlight: 0 })).rejects.toThrow('maxRequestsInFlight: 0 is not an integer of at least 1');
+  });
+
   it('serialize-connections makes a second client wait for the first, and drops multi-conn', async () => {
     const { def, calls } = memoryPlugin({ concurrency: 'serialize-connections', multiConn: true });
     const uri = await serve(await createServer({ plugin: def }));

@@ -29,6 +29,8 @@ export interface CliArgs {
   readonly requestTimeout: number | undefined;
   readonly shutdownTimeout: number | undefined;
   readonly maxConnections: number | undefined;
+  /** `-t`: requests of one connection handled at once (nbdkit: threads per connection). */
+  readonly threads: number | undefined;
   readonly list: boolean;
   /** `--no-sr`: no structured replies. */
   readonly noStructuredReplies: boolean;
@@ -74,6 +76,7 @@ const OPTIONS: readonly OptionSpec[] = [
   { long: 'request-timeout', arg: true },
   { long: 'shutdown-timeout', arg: true },
   { long: 'max-connections', arg: true },
+  { long: 'threads', short: 't', arg: true },
   { long: 'list', arg: false },
   { long: 'no-sr', arg: false },
   { long: 'mask-handshake', arg: true },
@@ -174,6 +177,8 @@ export function parseArgs(argv: readonly string[]): CliArgs {
   if (maskText !== undefined && !/^(\d+|0x[\da-f]+)$/i.test(maskText)) throw new UsageError(`--mask-handshake=${maskText}: not a number (decimal, or hexadecimal with 0x)`);
   const maxText = one('max-connections');
   if (maxText !== undefined && (!/^\d+$/.test(maxText) || Number(maxText) < 1)) throw new UsageError(`--max-connections=${maxText}: not a whole number of at least 1`);
+  const threadsText = one('threads');
+  if (threadsText !== undefined && (!/^\d+$/.test(threadsText) || Number(threadsText) < 1)) throw new UsageError(`-t ${threadsText}: not a whole number of at least 1`);
   const tlsText = one('tls') ?? 'off';
   if (!['off', 'on', 'require'].includes(tlsText)) throw new UsageError(`--tls=${tlsText}: expected off, on or require`);
   const certificates = one('tls-certificates');
@@ -209,6 +214,7 @@ export function parseArgs(argv: readonly string[]): CliArgs {
     requestTimeout: seconds('request-timeout'),
     shutdownTimeout: seconds('shutdown-timeout'),
     maxConnections: maxText === undefined ? undefined : Number(maxText),
+    threads: threadsText === undefined ? undefined : Number(threadsText),
     list: flag('list'),
     noStructuredReplies: flag('no-sr'),
     handshakeFlagsMask: maskText === undefined ? undefined : Number(maskText),

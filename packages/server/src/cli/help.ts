@@ -24,6 +24,7 @@ Options:
       --tls-verify-peer  ask clients for a certificate signed by ca-cert.pem
       --tls-psk FILE     authenticate clients by pre-shared keys (username:hexkey lines)
       --max-connections N  serve at most N connections at once (default 1024)
+  -t, --threads N        handle at most N requests of a connection at once (default 256)
       --handshake-timeout S  drop a client that took S seconds of the handshake (default 5)
       --request-timeout S  fail with EIO a request the layers have not answered in S seconds
       --shutdown-timeout S  on SIGTERM, drop what still runs after S seconds (default 10)

@@ -109,6 +109,7 @@ async function serve(args: CliArgs): Promise<number> {
     requestTimeout: args.requestTimeout,
     shutdownTimeout: args.shutdownTimeout,
     maxConnections: args.maxConnections,
+    ...(args.threads === undefined ? {} : { maxRequestsInFlight: args.threads }),
     structuredReplies: !args.noStructuredReplies,
     handshakeFlagsMask: args.handshakeFlagsMask,
     onShutdownRequest: () => shutdownRequested(),

@@ -16,8 +16,6 @@ import { POOL_FROM, ReceiveBuffer } from './buffers.js';
 import { readInPlace } from './reads-in-place.js';
 import { runRequest } from './transmission.js';
 
-/** Requests in flight on one connection before the server stops reading from it. */
-const MAX_IN_FLIGHT = 256;
 /**
  * Reply bytes queued on the socket before the server stops reading from it:
  * many times what the kernel's socket buffer takes, so the client always
@@ -339,7 +337,7 @@ export class Connection {
     if (parser === undefined || n === undefined) return;
     this.budget.sent(this.writer.pending);
     try {
-      while (this.phase === 'transmission' && this.inFlight < MAX_IN_FLIGHT && this.writer.pending < MAX_QUEUED_REPLIES && !this.budget.waiting) {
+      while (this.phase === 'transmission' && this.inFlight < this.server.limits.maxRequestsInFlight && this.writer.pending < MAX_QUEUED_REPLIES && !this.budget.waiting) {
         const req = this.held ?? parser.next();
         this.held = undefined;
         if (req === undefined) {
@@ -375,7 +373,7 @@ export class Connection {
       return;
     }
     if (this.phase !== 'transmission') return;
-    const busy = this.inFlight >= MAX_IN_FLIGHT || this.writer.pending >= MAX_QUEUED_REPLIES || this.budget.waiting || this.held !== undefined;
+    const busy = this.inFlight >= this.server.limits.maxRequestsInFlight || this.writer.pending >= MAX_QUEUED_REPLIES || this.budget.waiting || this.held !== undefined;
     if (busy) this.socket.pause();
     else this.socket.resume();
   }

@@ -10,6 +10,8 @@ export interface Limits {
   readonly shutdownTimeout: number;
   /** Connections served at once; the next ones are refused with NBD_REP_ERR_POLICY. */
   readonly maxConnections: number;
+  /** Requests of one connection handed to the stack at once; the next ones wait in the socket. */
+  readonly maxRequestsInFlight: number;
   /** Bytes of request payload and read data buffered and in flight, for the whole server. */
   readonly maxBuffer: number;
   /** The same, for one connection. */
@@ -28,6 +30,7 @@ export const DEFAULT_LIMITS: Limits = {
   requestTimeout: 0,
   shutdownTimeout: 10_000,
   maxConnections: 1024,
+  maxRequestsInFlight: 256,
   maxBuffer: 256 * 1024 * 1024,
   maxConnectionBuffer: 2 * MAX_REQUEST_SIZE,
 };
