@@ -11,14 +11,15 @@ import { createImage, parseSize, preparePageCache } from './lib/image.mjs';
 import { cpuModel, distBuilt, firstLine } from './lib/host.mjs';
 import { formatReport, perfAvailable, record as perfRecord, report as perfReport } from './lib/perf.mjs';
 import { formatTables, summarise } from './lib/report.mjs';
-import { CLI, Fleet, PAIRS, REPO, SERVERS, resetPeakRss, stackUnavailable, statusMiB, useBaseline } from './lib/servers.mjs';
+import { CLI, Fleet, PAIRS, PLUGINS, REPO, SERVERS, resetPeakRss, stackUnavailable, statusMiB, useBaseline } from './lib/servers.mjs';
 import { UNITS, WORKLOADS, clientArgv, fioMetrics, selectWorkloads, warmupArgvs } from './lib/workloads.mjs';
 
 const USAGE = `usage: node bench/run.mjs [OPTIONS]
 
 Starts nbdkit-ts (${CLI.slice(REPO.length + 1)}) and nbdkit (C) side by side on the
-same image, warms them up, and runs the workloads in interleaved rounds; prints
-medians, the ratio nbdkit-ts / nbdkit, server CPU and peak RSS as Markdown tables.
+same image (or the same disk in memory: --plugin memory), warms them up, and runs
+the workloads in interleaved rounds; prints medians, the ratio nbdkit-ts / nbdkit,
+server CPU and peak RSS as Markdown tables.
 
   --quick               fewer workloads, 3 rounds of 1 s on a 512M image, memory of
                         nbdkit-ts only (under two minutes on an idle 2-core machine)
@@ -30,7 +31,13 @@ medians, the ratio nbdkit-ts / nbdkit, server CPU and peak RSS as Markdown table
                         (default 4; --quick 2)
   -w, --workloads LIST  workload or group names, comma-separated (see --list)
   --list                list the workloads and exit
-  --size SIZE           size of the generated image (default 1G; --quick 512M)
+  --plugin NAME         the plugin both servers serve: file (default: file=IMAGE, the
+                        generated image or --image) or memory (memory size=SIZE: no
+                        image, no page-cache steps; each server's disk is filled once
+                        with 1 MiB writes before its warm-up; the memory workloads,
+                        whose peak RSS would include the disk, are skipped)
+  --size SIZE           size of the generated image or of the disk in memory
+                        (default 1G; --quick 512M)
   --image PATH          use this image instead (write workloads change its contents)
   --cache-reset MODE    page-cache state before each run: check (default: verify that
                         the image is resident in 4 KiB folios, repair it if not) or
@@ -73,7 +80,7 @@ function options() {
       options: {
         quick: { type: 'boolean' }, rounds: { type: 'string' }, runtime: { type: 'string' }, ramp: { type: 'string' },
         warmup: { type: 'string' }, workloads: { type: 'string', short: 'w' }, list: { type: 'boolean' },
-        size: { type: 'string' }, image: { type: 'string' }, 'cache-reset': { type: 'string' }, 'rss-limit': { type: 'string' },
+        size: { type: 'string' }, plugin: { type: 'string' }, image: { type: 'string' }, 'cache-reset': { type: 'string' }, 'rss-limit': { type: 'string' },
         json: { type: 'string' }, baseline: { type: 'string' }, profile: { type: 'string' }, profiler: { type: 'string' }, workdir: { type: 'string' }, keep: { type: 'boolean' },
         help: { type: 'boolean', short: 'h' },
       },
@@ -106,6 +113,9 @@ function options() {
   } catch (e) {
     die(e.message);
   }
+  const plugin = v.plugin ?? 'file';
+  if (!Object.hasOwn(PLUGINS, plugin)) die(`--plugin=${plugin}: expected ${Object.keys(PLUGINS).join(' or ')}`);
+  if (plugin !== 'file' && (v.image !== undefined || v['cache-reset'] !== undefined)) die(`--plugin=${plugin} serves no image: --image and --cache-reset are for --plugin file`);
   if (v.image !== undefined && !existsSync(v.image)) die(`--image=${v.image}: no such file`);
   const profiler = v.profiler ?? 'cpu-prof';
   if (profiler !== 'cpu-prof' && profiler !== 'perf') die(`--profiler=${profiler}: expected cpu-prof or perf`);
@@ -116,6 +126,7 @@ function options() {
     profile,
     profiler,
     workloads,
+    plugin,
     size,
     cacheReset,
     image: v.image === undefined ? undefined : resolve(v.image),
@@ -162,8 +173,9 @@ async function serverFor(ctx, name) {
   const entry = await ctx.fleet.get(name);
   if (entry.fresh) {
     const log = join(ctx.work, 'log', 'client.log');
-    for (const argv of warmupArgvs(entry.uri, ctx.opts.warmup, join(ctx.work, 'warmup.json'))) {
-      const r = await runClient(argv, log, (ctx.opts.warmup + 60) * 1000);
+    const fill = ctx.img === undefined; // a disk in memory: written whole first
+    for (const argv of warmupArgvs(entry.uri, ctx.opts.warmup, join(ctx.work, 'warmup.json'), fill)) {
+      const r = await runClient(argv, log, (ctx.opts.warmup + 60 + ctx.imageBytes / 2 ** 24) * 1000);
       if (r.code !== 0) throw new Error(`warm-up of ${name}: ${clientError(r)}`);
     }
   }
@@ -177,7 +189,7 @@ async function runOne(ctx, w, serverName, round) {
   let entry;
   try {
     entry = await serverFor(ctx, serverName);
-    rec.cache = preparePageCache(img, opts.cacheReset);
+    if (img !== undefined) rec.cache = preparePageCache(img, opts.cacheReset);
   } catch (e) {
     rec.error = e.message;
     return rec;
@@ -241,7 +253,7 @@ function progress(rec, opts, w) {
   const head = `[r${rec.round}/${opts.rounds}] ${rec.workload.padEnd(19)} ${rec.server.padEnd(16)}`;
   if (!rec.ok) return `${head} FAILED: ${rec.error}`;
   const c = rec.cache;
-  const cache = c.reset ? ` (image dropped and re-read: ${c.reason})` : c.refetched ? ` (${c.refetched} evicted pages read back)` : '';
+  const cache = c === undefined ? '' : c.reset ? ` (image dropped and re-read: ${c.reason})` : c.refetched ? ` (${c.refetched} evicted pages read back)` : '';
   const value = w.metric === 'iops' ? `${rec.iops.toFixed(0).padStart(7)} IOPS` : `${rec.mbps.toFixed(0).padStart(7)} MB/s`;
   const perOp = `${rec.srv_cpu_us_per_op.toFixed(1).padStart(6)} us/op (user ${rec.srv_user_us_per_op.toFixed(1)}, kernel ${rec.srv_sys_us_per_op.toFixed(1)})`;
   return `${head} ${value}  cpu ${rec.srv_cpu_pct.toFixed(0).padStart(3)}%  ${perOp}  peak rss ${rec.peak_rss_mib.toFixed(0)} MiB${cache}`;
@@ -306,6 +318,10 @@ async function main() {
       workloads = workloads.filter((w) => w.group !== 'stack');
     }
   }
+  if (opts.plugin === 'memory' && workloads.some((w) => w.group === 'memory')) {
+    console.error('bench: skipping the memory workloads: with --plugin memory the peak RSS includes the disk');
+    workloads = workloads.filter((w) => w.group !== 'memory');
+  }
   if (workloads.length === 0) die('no workloads to run');
 
   const work = opts.workdir ?? mkdtempSync(join(tmpdir(), 'nbdkit-ts-bench-'));
@@ -313,37 +329,40 @@ async function main() {
   if (opts.profile !== undefined) mkdirSync(opts.profile, { recursive: true });
   let img = opts.image;
   let created = false;
-  if (img === undefined) {
+  if (img === undefined && opts.plugin === 'file') {
     img = join(work, 'disk.img');
     console.error(`bench: writing a ${opts.size}-byte image of random data: ${img}`);
     createImage(img, opts.size);
     created = true;
   }
-  const imageBytes = statSync(img).size;
+  const imageBytes = img === undefined ? opts.size : statSync(img).size;
   const nodeArgs = (name, n) => {
     if (opts.profile === undefined) return [];
     if (opts.profiler === 'perf') return ['--perf-basic-prof'];
     return ['--cpu-prof', '--cpu-prof-dir', opts.profile, '--cpu-prof-name', `${name}-${n}.cpuprofile`, '--cpu-prof-interval', '500'];
   };
-  const fleet = new Fleet(work, img, nodeArgs);
+  const pluginArgs = (image) => PLUGINS[opts.plugin]({ img: image, size: imageBytes });
+  const fleet = new Fleet(work, pluginArgs(img), nodeArgs);
   const cleanup = async () => {
     const exits = await fleet.stopAll();
     if (created && !opts.keep) rmSync(img, { force: true });
     return exits;
   };
   process.on('SIGINT', () => void cleanup().then(() => process.exit(130)));
-  const first = preparePageCache(img, 'always');
-  const verified = preparePageCache(img, 'check');
-  console.error(`bench: page cache: image dropped and re-read in ${first.seconds} s; check: ${verified.reset ? `not in the known state (${verified.reason})` : `${verified.sampled} sampled pages, ${verified.large} in large folios`}`);
+  if (img !== undefined) {
+    const first = preparePageCache(img, 'always');
+    const verified = preparePageCache(img, 'check');
+    console.error(`bench: page cache: image dropped and re-read in ${first.seconds} s; check: ${verified.reset ? `not in the known state (${verified.reason})` : `${verified.sampled} sampled pages, ${verified.large} in large folios`}`);
+  }
 
   const env = {
     type: 'env', date: new Date().toISOString(), cpu_model: cpuModel(), kernel: firstLine('uname', ['-r']), cpus: firstLine('nproc', []),
     loadavg_start: loadavg(), node: process.version, nbdkit: firstLine('nbdkit', ['--version']),
     fio: firstLine('fio', ['--version']), nbdcopy: firstLine('nbdcopy', ['--version']),
-    commit: firstLine('git', ['-C', REPO, 'rev-parse', '--short', 'HEAD']), dist_built: distBuilt(REPO, ['server', 'core', 'plugin-file', 'filter-reopen', 'filter-multi-conn']),
-    image_bytes: imageBytes, rounds: opts.rounds, runtime_s: opts.runtime, ramp_s: opts.ramp, warmup_s: opts.warmup,
+    commit: firstLine('git', ['-C', REPO, 'rev-parse', '--short', 'HEAD']), dist_built: distBuilt(REPO, ['server', 'core', `plugin-${opts.plugin}`, 'filter-reopen', 'filter-multi-conn']),
+    plugin: opts.plugin, image_bytes: imageBytes, rounds: opts.rounds, runtime_s: opts.runtime, ramp_s: opts.ramp, warmup_s: opts.warmup,
     cache_reset: opts.cacheReset, quick: opts.quick, profile: opts.profile !== undefined,
-    servers: Object.fromEntries(Object.entries(SERVERS).map(([k, s]) => [k, s.argv('IMG', 'SOCK').join(' ')])),
+    servers: Object.fromEntries(Object.entries(SERVERS).map(([k, s]) => [k, s.argv(pluginArgs('IMG'), 'SOCK').join(' ')])),
   };
   const ctx = { opts, work, img, imageBytes, fleet };
   const runsPlanned = plan(opts, workloads);
@@ -367,7 +386,7 @@ async function main() {
   if (opts.profile === undefined) {
     summary = summarise(runs, opts.rssLimit);
     console.log(`\n${opts.quick ? 'quick run' : 'run'} of ${env.date}, ${env.cpu_model} (${env.cpus} CPUs), kernel ${env.kernel}, node ${env.node}, ${env.nbdkit}, commit ${env.commit} (dist built ${env.dist_built})`);
-    console.log(`image ${imageBytes} bytes, ${opts.rounds} rounds, fio ${opts.runtime} s + ${opts.ramp} s ramp, warm-up ${opts.warmup} s, load average ${env.loadavg_start.map((x) => x.toFixed(1)).join(' ')} -> ${env.loadavg_end.map((x) => x.toFixed(1)).join(' ')}\n`);
+    console.log(`${opts.plugin === 'file' ? 'image' : `plugin ${opts.plugin}, disk`} ${imageBytes} bytes, ${opts.rounds} rounds, fio ${opts.runtime} s + ${opts.ramp} s ramp, warm-up ${opts.warmup} s, load average ${env.loadavg_start.map((x) => x.toFixed(1)).join(' ')} -> ${env.loadavg_end.map((x) => x.toFixed(1)).join(' ')}\n`);
     console.log(formatTables(summary, opts.rssLimit));
     if (summary.some((s) => s.group === 'memory' && !s.rss_pass)) exit = 3;
   } else {

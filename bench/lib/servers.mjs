@@ -10,22 +10,29 @@ export const CLI = join(REPO, 'packages', 'server', 'dist', 'cli', 'main.js');
 export const STACK_FILTERS = ['--filter=reopen', '--filter=multi-conn'];
 
 /**
- * The servers compared. argv(img, sock, nodeArgs) is the command; nodeArgs are
- * extra node options (the CPU profiler) for the nbdkit-ts servers.
+ * The servers compared, serving the same plugin. argv(plugin, sock, nodeArgs)
+ * is the command: plugin is the plugin and its parameters (see PLUGINS),
+ * nodeArgs extra node options (the CPU profiler) for the nbdkit-ts servers.
  */
 export const SERVERS = {
   'nbdkit': {
-    desc: 'nbdkit (C) file plugin',
-    argv: (img, sock) => ['nbdkit', '-U', sock, '-f', 'file', `file=${img}`],
+    desc: 'nbdkit (C)',
+    argv: (plugin, sock) => ['nbdkit', '-U', sock, '-f', ...plugin],
   },
   'nbdkit-ts': {
-    desc: 'nbdkit-ts file plugin',
-    argv: (img, sock, nodeArgs = []) => [process.execPath, ...nodeArgs, CLI, '-U', sock, '-f', 'file', `file=${img}`],
+    desc: 'nbdkit-ts',
+    argv: (plugin, sock, nodeArgs = []) => [process.execPath, ...nodeArgs, CLI, '-U', sock, '-f', ...plugin],
   },
   'nbdkit-ts-stack': {
-    desc: 'nbdkit-ts --filter=reopen --filter=multi-conn file',
-    argv: (img, sock, nodeArgs = []) => [process.execPath, ...nodeArgs, CLI, ...STACK_FILTERS, '-U', sock, '-f', 'file', `file=${img}`],
+    desc: 'nbdkit-ts --filter=reopen --filter=multi-conn',
+    argv: (plugin, sock, nodeArgs = []) => [process.execPath, ...nodeArgs, CLI, ...STACK_FILTERS, '-U', sock, '-f', ...plugin],
   },
+};
+
+/** The plugins a benchmark can serve (--plugin), each as [name, parameters...] for both servers. */
+export const PLUGINS = {
+  file: ({ img }) => ['file', `file=${img}`],
+  memory: ({ size }) => ['memory', `size=${size}`],
 };
 
 /** The pair of servers each group compares: [candidate, reference]. */
@@ -42,8 +49,8 @@ export const PAIRS = {
  */
 export function useBaseline(cli) {
   SERVERS['nbdkit-ts-baseline'] = {
-    desc: `nbdkit-ts file plugin of ${cli}`,
-    argv: (img, sock, nodeArgs = []) => [process.execPath, ...nodeArgs, cli, '-U', sock, '-f', 'file', `file=${img}`],
+    desc: `nbdkit-ts of ${cli}`,
+    argv: (plugin, sock, nodeArgs = []) => [process.execPath, ...nodeArgs, cli, '-U', sock, '-f', ...plugin],
   };
   PAIRS.main = ['nbdkit-ts', 'nbdkit-ts-baseline'];
   PAIRS.memory = ['nbdkit-ts', 'nbdkit-ts-baseline'];
@@ -182,14 +189,15 @@ export async function start(argv, sock, logPath, timeoutMs = 30_000) {
 
 /**
  * The servers of a benchmark, each started once and kept running across runs
- * (as a server is used), on its own socket in `work`. A server that died is
+ * (as a server is used), on its own socket in `work`, serving `plugin`
+ * ([name, parameters...]). A server that died is
  * started again by get(). `nodeArgs(name, n)` gives extra node options for
  * the n-th start of an nbdkit-ts server.
  */
 export class Fleet {
-  constructor(work, img, nodeArgs) {
+  constructor(work, plugin, nodeArgs) {
     this.work = work;
-    this.img = img;
+    this.plugin = plugin;
     this.nodeArgs = nodeArgs;
     this.running = new Map();
     this.starts = [];
@@ -203,7 +211,7 @@ export class Fleet {
     const n = this.starts.filter((s) => s.name === name).length + 1;
     const sock = join(this.work, `${name}.sock`);
     const extra = this.nodeArgs(name, n);
-    const { server, startupMs } = await start(SERVERS[name].argv(this.img, sock, extra), sock, join(this.work, 'log', `${name}.log`));
+    const { server, startupMs } = await start(SERVERS[name].argv(this.plugin, sock, extra), sock, join(this.work, 'log', `${name}.log`));
     const entry = { name, server, sock, uri: `nbd+unix:///?socket=${sock}`, startupMs, n };
     this.running.set(name, entry);
     this.starts.push({ name, n, startup_ms: startupMs, pid: server.pid });

@@ -71,12 +71,14 @@ export function clientArgv(w, uri, { runtime, ramp, fioOut }) {
  * Client runs that warm a freshly started server up before anything is
  * measured (JIT compilation of the small- and the large-request paths):
  * random 4 KiB reads and writes, then sequential 1 MiB reads and writes.
+ * With `fill`, a disk in memory is first written whole with 1 MiB writes, so
+ * that reads find data there as they do in an image.
  */
-export function warmupArgvs(uri, seconds, fioOut) {
+export function warmupArgvs(uri, seconds, fioOut, fill = false) {
   const fio = (name, rw, bs, iodepth, s) => ['fio', `--name=${name}`, '--ioengine=nbd', `--uri=${uri}`, `--rw=${rw}`, `--bs=${bs}`,
-    `--iodepth=${iodepth}`, '--time_based=1', `--runtime=${Math.round(s * 1000)}ms`, '--norandommap=1',
+    `--iodepth=${iodepth}`, ...(s === undefined ? [] : ['--time_based=1', `--runtime=${Math.round(s * 1000)}ms`]), '--norandommap=1',
     '--output-format=json', `--output=${fioOut}`];
-  return [fio('warmup-4k', 'randrw', '4k', 16, seconds), fio('warmup-1m', 'rw', '1m', 8, seconds / 2)];
+  return [...(fill ? [fio('fill', 'write', '1m', 8)] : []), fio('warmup-4k', 'randrw', '4k', 16, seconds), fio('warmup-1m', 'rw', '1m', 8, seconds / 2)];
 }
 
 /**

@@ -10,11 +10,56 @@ const PAGE_BIGINT = BigInt(PAGE_SIZE);
 const PAGES_PER_REGION = 4096;
 const ZERO_PAGE = new Uint8Array(PAGE_SIZE);
 const HOLE = ExtentType.HOLE | ExtentType.ZERO;
+/**
+ * Pages are cut from slabs of 1 MiB: a disk of 1 GiB is 1024 buffers rather
+ * than 32768, which keeps what the garbage collector visits at each full
+ * collection small (it marks and sweeps every buffer that is alive).
+ */
+const PAGES_PER_SLAB = 32;
 
-/** A page missing is a hole; a page present is data, or zero when it holds only zeroes (zeroes were written). */
-function pageType(page: Uint8Array | undefined): number {
-  if (page === undefined) return HOLE;
-  return Buffer.compare(page, ZERO_PAGE) === 0 ? ExtentType.ZERO : ExtentType.DATA;
+/**
+ * The memory of the pages: slots of PAGE_SIZE bytes in slabs. A slot given
+ * back is reused before a new slab is made; a slab whose slots are all free
+ * is released, and made again (zeroed) when one of its slots is taken.
+ */
+class Slabs {
+  private readonly slabs: (Uint8Array | undefined)[] = [];
+  /** Slots taken in each slab. */
+  private readonly taken: number[] = [];
+  /** Free slots, the next one to take last. */
+  private readonly free: number[] = [];
+
+  /** Takes a slot; its bytes are zeroes when `zeroed`, anything otherwise. */
+  take(zeroed: boolean): number {
+    if (this.free.length === 0) {
+      const first = this.slabs.length * PAGES_PER_SLAB;
+      this.slabs.push(undefined);
+      this.taken.push(0);
+      for (let slot = first + PAGES_PER_SLAB - 1; slot >= first; slot--) this.free.push(slot);
+    }
+    const slot = this.free.pop() as number;
+    const n = Math.floor(slot / PAGES_PER_SLAB);
+    const slab = this.slabs[n];
+    if (slab === undefined) this.slabs[n] = new Uint8Array(PAGE_SIZE * PAGES_PER_SLAB);
+    else if (zeroed) this.page(slot).fill(0);
+    this.taken[n] = (this.taken[n] as number) + 1;
+    return slot;
+  }
+
+  /** Gives `slot` back. */
+  give(slot: number): void {
+    this.free.push(slot);
+    const n = Math.floor(slot / PAGES_PER_SLAB);
+    const left = (this.taken[n] as number) - 1;
+    this.taken[n] = left;
+    if (left === 0) this.slabs[n] = undefined;
+  }
+
+  /** The bytes of `slot` from `from` to before `to` (the whole page by default). */
+  page(slot: number, from = 0, to = PAGE_SIZE): Uint8Array {
+    const at = (slot % PAGES_PER_SLAB) * PAGE_SIZE;
+    return (this.slabs[Math.floor(slot / PAGES_PER_SLAB)] as Uint8Array).subarray(at + from, at + to);
+  }
 }
 
 /**
@@ -26,7 +71,9 @@ function pageType(page: Uint8Array | undefined): number {
  * the pages written take memory.
  */
 export class SparseStore implements Store {
-  private readonly pages = new Map<number, Uint8Array>();
+  /** The slot of each page held. */
+  private readonly pages = new Map<number, number>();
+  private readonly memory = new Slabs();
   /** Pages held in each region that holds any. */
   private readonly regions = new Map<number, number>();
 
@@ -34,16 +81,16 @@ export class SparseStore implements Store {
 
   read(buf: Uint8Array, offset: bigint): void {
     pages.each(offset, buf.length, (n, within, length, done) => {
-      const page = this.pages.get(n);
-      if (page === undefined) buf.fill(0, done, done + length);
-      else buf.set(page.subarray(within, within + length), done);
+      const slot = this.pages.get(n);
+      if (slot === undefined) buf.fill(0, done, done + length);
+      else buf.set(this.memory.page(slot, within, within + length), done);
     });
   }
 
   write(buf: Uint8Array, offset: bigint): void {
     pages.each(offset, buf.length, (n, within, length, done) => {
-      const page = this.pages.get(n) ?? this.allocate(n, length === PAGE_SIZE);
-      page.set(buf.subarray(done, done + length), within);
+      const slot = this.pages.get(n) ?? this.allocate(n, length === PAGE_SIZE);
+      this.memory.page(slot, within).set(buf.subarray(done, done + length));
     });
   }
 
@@ -64,7 +111,7 @@ export class SparseStore implements Store {
 
   /** The pages that hold memory, with the offset of each, in no particular order. */
   *held(): Generator<[bigint, Uint8Array]> {
-    for (const [n, page] of this.pages) yield [pages.offsetOf(n), page];
+    for (const [n, slot] of this.pages) yield [pages.offsetOf(n), this.memory.page(slot)];
   }
 
   extents(count: number, offset: bigint, flags: Flags, extents: ExtentList): void {
@@ -76,7 +123,7 @@ export class SparseStore implements Store {
     while (n <= last) {
       const region = Math.floor(n / PAGES_PER_REGION);
       const inRegion = this.regions.has(region);
-      const type = pageType(inRegion ? this.pages.get(n) : undefined);
+      const type = this.pageType(inRegion ? this.pages.get(n) : undefined);
       if (type !== runType) {
         if (runType !== undefined) {
           this.addRun(extents, runStart, n, runType);
@@ -90,6 +137,12 @@ export class SparseStore implements Store {
     this.addRun(extents, runStart, n, runType ?? HOLE);
   }
 
+  /** A page missing is a hole; a page present is data, or zero when it holds only zeroes (zeroes were written). */
+  private pageType(slot: number | undefined): number {
+    if (slot === undefined) return HOLE;
+    return Buffer.compare(this.memory.page(slot), ZERO_PAGE) === 0 ? ExtentType.ZERO : ExtentType.DATA;
+  }
+
   /** Adds the pages from `first` to before `end` as one extent, cut at the end of the disk. */
   private addRun(extents: ExtentList, first: number, end: number, type: number): void {
     const from = pages.offsetOf(first);
@@ -98,19 +151,20 @@ export class SparseStore implements Store {
   }
 
   /** A new page for `n`: zeroed, or left as it comes when it is about to be written whole. */
-  private allocate(n: number, whole: boolean): Uint8Array {
-    const page = whole ? Buffer.allocUnsafeSlow(PAGE_SIZE) : new Uint8Array(PAGE_SIZE);
-    this.pages.set(n, page);
+  private allocate(n: number, whole: boolean): number {
+    const slot = this.memory.take(!whole);
+    this.pages.set(n, slot);
     const region = Math.floor(n / PAGES_PER_REGION);
     this.regions.set(region, (this.regions.get(region) ?? 0) + 1);
-    return page;
+    return slot;
   }
 
   /** Zeroes `length` bytes of page `n` from `within`, releasing the page when nothing else is left in it. */
   private zeroPart(n: number, within: number, length: number): void {
-    const page = this.pages.get(n);
-    if (page === undefined) return;
+    const slot = this.pages.get(n);
+    if (slot === undefined) return;
     if (length < PAGE_SIZE) {
+      const page = this.memory.page(slot);
       page.fill(0, within, within + length);
       if (Buffer.compare(page, ZERO_PAGE) !== 0) return;
     }
@@ -118,6 +172,7 @@ export class SparseStore implements Store {
   }
 
   private release(n: number): void {
+    this.memory.give(this.pages.get(n) as number);
     this.pages.delete(n);
     const region = Math.floor(n / PAGES_PER_REGION);
     const left = (this.regions.get(region) ?? 1) - 1;

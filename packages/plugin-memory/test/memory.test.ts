@@ -2,9 +2,9 @@ import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { cliPath, nbdsh, run, runOk, startServer } from '@nbdkit-ts/testing';
 
-/** The server's resident memory, in bytes. */
-function rss(pid: number): number {
-  const kib = /^VmRSS:\s+(\d+) kB$/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1];
+/** A memory figure of the server from /proc/PID/status, in bytes: VmRSS (resident now) or VmHWM (the peak). */
+function status(pid: number, field: 'VmRSS' | 'VmHWM'): number {
+  const kib = new RegExp(`^${field}:\\s+(\\d+) kB$`, 'm').exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1];
   return Number(kib) * 1024;
 }
 
@@ -50,7 +50,7 @@ for i in range(64):
 h.trim(1 << 20, 1 << 34)
 h.zero(1 << 19, 2 << 34)
 `);
-      expect(rss(server.child.pid as number)).toBeLessThan(256 * 1024 * 1024);
+      expect(status(server.child.pid as number, 'VmRSS')).toBeLessThan(256 * 1024 * 1024);
       const rows = await map(server.uri);
       expect(rows.slice(0, 5)).toEqual([
         ['0', '1048576', 'data'],
@@ -60,6 +60,42 @@ h.zero(1 << 19, 2 << 34)
         [`${3 * 2 ** 34}`, '1048576', 'data'],
       ]);
       expect(rows.filter((r) => r[2] === 'data')).toHaveLength(63);
+    } finally {
+      await server.stop();
+    }
+  });
+
+  it('serves a sparse 1 TiB disk with less than 100 MiB resident: 4 MiB written across it reads back, the rest reads as zeroes', async () => {
+    const server = await startServer(['memory', 'size=1T']);
+    try {
+      // 64 writes of 64 KiB of random bytes, one at a random place in each 16 GiB of the disk, the
+      // last at its very end; each reads back, and so do zeroes just before and after it and at
+      // a random place between it and the next.
+      await nbdsh(server.uri, `
+import random
+rnd = random.Random(1)
+T = 1 << 40
+SLOT = T // 64
+N = 65536
+assert h.get_size() == T
+writes = []
+for i in range(64):
+    at = T - N if i == 63 else i * SLOT + rnd.randrange(SLOT // 2)
+    data = rnd.randbytes(N)
+    h.pwrite(data, at)
+    writes.append((at, data))
+for at, data in writes:
+    assert h.pread(N, at) == data, at
+    if at >= 4096:
+        assert h.pread(4096, at - 4096) == bytes(4096), at
+    if at + N < T:
+        assert h.pread(4096, at + N) == bytes(4096), at
+        elsewhere = at + N + rnd.randrange(SLOT // 4)
+        assert h.pread(N, elsewhere) == bytes(N), elsewhere
+`);
+      const pid = server.child.pid as number;
+      expect(status(pid, 'VmRSS')).toBeLessThan(100 * 1024 * 1024);
+      expect(status(pid, 'VmHWM')).toBeLessThan(100 * 1024 * 1024);
     } finally {
       await server.stop();
     }

@@ -94,6 +94,29 @@ describe('allocator=sparse', () => {
     expect(extents(store, 2 * PAGE, 1n << 40n)).toEqual([[1n << 40n, BigInt(2 * PAGE), HOLE]]);
   });
 
+  it('reuses the memory of pages given back: a page taken again reads as zeroes where it was not written', () => {
+    const store = createStore('sparse', 1n << 30n);
+    const read = (count: number, offset: number) => {
+      const buf = new Uint8Array(count).fill(0xee);
+      store.read(buf, BigInt(offset));
+      return buf;
+    };
+    // 40 pages (more than one slab of 32), then some of them given back, then new pages written in part.
+    for (let i = 0; i < 40; i++) store.write(new Uint8Array(PAGE).fill(i + 1), BigInt(i * PAGE));
+    store.zero(8 * PAGE, BigInt(4 * PAGE));
+    store.zero(27 * PAGE, BigInt(12 * PAGE));
+    store.zero(PAGE, BigInt(39 * PAGE));
+    for (let i = 100; i < 150; i++) store.write(new Uint8Array(10).fill(i), BigInt(i * PAGE + 100));
+    for (let i = 0; i < 4; i++) expect(read(PAGE, i * PAGE).every((b) => b === i + 1)).toBe(true);
+    expect(read(36 * PAGE, 4 * PAGE).every((b) => b === 0)).toBe(true);
+    for (let i = 100; i < 150; i++) {
+      const page = read(PAGE, i * PAGE);
+      expect(page.subarray(100, 110).every((b) => b === i)).toBe(true);
+      expect(page.subarray(0, 100).every((b) => b === 0) && page.subarray(110).every((b) => b === 0)).toBe(true);
+    }
+    expect(extents(store, 100 * PAGE, 0n)).toEqual([[0n, BigInt(4 * PAGE), ExtentType.DATA], [BigInt(4 * PAGE), BigInt(96 * PAGE), HOLE]]);
+  });
+
   it('stops after the first extent with REQ_ONE', () => {
     const store = createStore('sparse', 1n << 30n);
     store.write(new Uint8Array(1).fill(1), BigInt(3 * PAGE));

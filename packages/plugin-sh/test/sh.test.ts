@@ -196,6 +196,48 @@ ${then}
     expect(b.stderr).toContain('sh: expecting key=value on the command line but got: disk.img');
   });
 
+  it('runs the script once per request: each pread, pwrite, zero, trim and flush is one call', async () => {
+    // The script appends the name of each method it is called for to $CALLS.
+    const calls = join(dir, 'calls');
+    const s = join(dir, 'counted.sh');
+    writeFileSync(s, `#!/bin/sh
+echo "$1" >> "$CALLS"
+disk="$tmpdir/disk"
+case "$1" in
+  get_ready) truncate -s 1M "$disk" ;;
+  thread_model) echo parallel ;;
+  get_size) echo 1M ;;
+  can_write|can_flush|can_trim|can_zero) exit 0 ;;
+  pread) dd if="$disk" skip="$4" count="$3" iflag=skip_bytes,count_bytes status=none ;;
+  pwrite) dd of="$disk" seek="$4" conv=notrunc oflag=seek_bytes status=none ;;
+  zero|trim) dd if=/dev/zero of="$disk" seek="$4" count="$3" conv=notrunc iflag=count_bytes oflag=seek_bytes status=none ;;
+  flush) ;;
+  *) exit 2 ;;
+esac
+`);
+    chmodSync(s, 0o755);
+    const server = await startServer([PLUGIN, s], { env: { CALLS: calls } });
+    try {
+      await nbdsh(server.uri, `
+def calls():
+    with open(${JSON.stringify(calls)}) as f:
+        return f.read().split()
+before = len(calls())
+for i in range(16):
+    h.pwrite(bytes([i + 1]) * 4096, i * 4096)
+for i in range(16):
+    assert h.pread(4096, i * 4096) == bytes([i + 1]) * 4096
+h.zero(8192, 0)
+h.trim(4096, 65536)
+h.flush()
+got = calls()[before:]
+assert got == ["pwrite"] * 16 + ["pread"] * 16 + ["zero", "trim", "flush"], got
+`);
+    } finally {
+      expect(await server.stop()).toBe(0);
+    }
+  });
+
   it('fails a connection whose script has no get_size, and pread output of the wrong length, and goes on serving', async () => {
     const s = script('short.sh', `
   get_size) [ "$2" = nosize ] && exit 2; echo 1M ;;
