@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { MAX_U32 } from '@nbdkit-ts/core';
-import { cliPath, Command, nbdsh, NBDSH_EXPECT_ERROR, run, runOk, startServer, tempDir, WireClient, type ServerProcess } from '@nbdkit-ts/testing';
+import { cliPath, Command, nbdsh, NBDSH_EXPECT_ERROR, run, runOk, type ServerProcess, tempDir, WireClient, withServer } from '@nbdkit-ts/testing';
 
 const FILTER = fileURLToPath(new URL('../dist/index.js', import.meta.url));
 const K = 1024;
@@ -56,13 +56,9 @@ function disk(...extra: string[]): string[] {
   return ['eval', ...base.filter((snippet) => !overridden.has(method(snippet))), ...extra];
 }
 
-async function withServer<T>(args: readonly string[], body: (server: ServerProcess) => Promise<T>): Promise<T> {
-  const server = await startServer(['-v', `--filter=${FILTER}`, ...args]);
-  try {
-    return await body(server);
-  } finally {
-    await server.stop();
-  }
+/** The server with this test's stack in front of `args`. */
+function withStack<T>(args: readonly string[], body: (server: ServerProcess) => Promise<T>): Promise<T> {
+  return withServer(['-v', `--filter=${FILTER}`, ...args], body);
 }
 
 /** The log's lines up to the first `--` (see MODEL), without trailing spaces (a call without flags); the log is emptied. */
@@ -124,7 +120,7 @@ describe('what the export advertises', () => {
       [['block_size=echo 2K 8K 512K', 'get_size=echo 5000'], ['minblock=1K'], `4096 1 8192 ${MAX_U32}`],
     ];
     for (const [snippets, params, expected] of cases) {
-      await withServer([...disk(...snippets), ...params], async (s) => expect((await nbdsh(s.uri, script)).stdout.trim()).toBe(expected));
+      await withStack([...disk(...snippets), ...params], async (s) => expect((await nbdsh(s.uri, script)).stdout.trim()).toBe(expected));
     }
   });
 
@@ -136,7 +132,7 @@ describe('what the export advertises', () => {
       'block_size=case $2 in a) echo 1K 128K 512K ;; b) echo 2K 64K 800K ;; esac',
       `pread=echo pread $2 $3 $4 >> ${log}; dd if=/dev/zero count=$3 iflag=count_bytes status=none`,
     ];
-    await withServer(plugin, async (s) => {
+    await withStack(plugin, async (s) => {
       await nbdsh(
         s.uriFor('a'),
         `hb = nbd.NBD()
@@ -163,7 +159,7 @@ assert hb.pread(1024 * 1024 + 1, 1) == bytes(1024 * 1024 + 1)
 
 describe('requests beneath (minblock=1K maxdata=512K maxlen=1M)', () => {
   const params = ['minblock=1K', 'maxdata=512K', 'maxlen=1M'];
-  const serve = (body: (s: ServerProcess) => Promise<void>, ...extra: string[]) => withServer([...disk(...extra), ...params], body);
+  const serve = (body: (s: ServerProcess) => Promise<void>, ...extra: string[]) => withStack([...disk(...extra), ...params], body);
   /** Runs the nbdsh `script` (with MODEL) and returns the calls beneath it made before check(). */
   const calls = async (s: ServerProcess, script: string): Promise<string[]> => {
     await nbdsh(s.uri, `${model()}\n${script}\ncheck()`);
@@ -256,7 +252,7 @@ h.zero(20000, 10000, nbd.CMD_FLAG_FUA)
 h.trim(20480, 0, nbd.CMD_FLAG_FUA)`;
 
   it('goes with every piece when the layer beneath has it natively', async () => {
-    await withServer([...disk('can_fua=echo native'), ...params], async (s) => {
+    await withStack([...disk('can_fua=echo native'), ...params], async (s) => {
       await nbdsh(s.uri, script);
       const lines = logged().filter((l) => !l.startsWith('pread'));
       expect(lines).toEqual([
@@ -277,7 +273,7 @@ h.trim(20480, 0, nbd.CMD_FLAG_FUA)`;
   });
 
   it('is replaced by one flush after the last piece when the layer beneath emulates it', async () => {
-    await withServer([...disk('can_fua=echo emulate'), ...params], async (s) => {
+    await withStack([...disk('can_fua=echo emulate'), ...params], async (s) => {
       await nbdsh(s.uri, script);
       const lines = logged().filter((l) => !l.startsWith('pread'));
       expect(lines).toEqual([
@@ -325,7 +321,7 @@ if [ $(( ($3 | $4) & 511 )) != 0 ] || [ $3 -gt 16384 ]; then echo EINVAL unalign
 if [ $4 -lt 2048 ]; then t=2; elif [ $4 -lt 8192 ]; then t=3; else t=0; fi
 echo $4 512 $t`,
     ];
-    await withServer([...plugin, 'minblock=4K', 'maxlen=16K'], async (s) => {
+    await withStack([...plugin, 'minblock=4K', 'maxlen=16K'], async (s) => {
       expect(await map(s.uri)).toEqual([
         [0, 4096, 2],
         [4096, 4096, 3],
@@ -346,7 +342,7 @@ assert out == [[1, 2], [1, 3], [3584, 2]], out
 
   it('stops at the start of the block where an extent beneath ends inside it', async () => {
     const plugin = ['eval', 'get_size=echo 32K', 'pread=exit 1', 'extents=echo 0 5000 0; echo 5000 27768 3'];
-    await withServer([...plugin, 'minblock=4K'], async (s) => {
+    await withStack([...plugin, 'minblock=4K'], async (s) => {
       expect(await map(s.uri)).toEqual([
         [0, 8192, 0],
         [8192, 24576, 3],
@@ -385,7 +381,7 @@ describe('concurrent writes (minblock=1K), from two connections', () => {
    * checks that both writes succeed.
    */
   async function race(first: Write, started: () => boolean, second: Write, held: (s: ServerProcess) => boolean, whileHeld = (): void => {}): Promise<void> {
-    await withServer([...disk(), 'minblock=1K'], async (s) => {
+    await withStack([...disk(), 'minblock=1K'], async (s) => {
       const clients = [await connectTo(s), await connectTo(s)];
       try {
         for (const c of clients) await c.open();

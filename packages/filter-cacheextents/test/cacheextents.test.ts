@@ -2,7 +2,7 @@ import { existsSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { nbdsh, startServer, tempDir, type ServerProcess } from '@nbdkit-ts/testing';
+import { nbdsh, type ServerProcess, tempDir, withServer } from '@nbdkit-ts/testing';
 
 const FILTER = fileURLToPath(new URL('../dist/index.js', import.meta.url));
 
@@ -37,13 +37,9 @@ function disk(): string[] {
   ];
 }
 
-async function withServer<T>(args: readonly string[], body: (server: ServerProcess) => Promise<T>): Promise<T> {
-  const server = await startServer([...args, `--filter=${FILTER}`, ...disk()]);
-  try {
-    return await body(server);
-  } finally {
-    await server.stop();
-  }
+/** The server with this test's stack in front of `args`. */
+function withStack<T>(args: readonly string[], body: (server: ServerProcess) => Promise<T>): Promise<T> {
+  return withServer([...args, `--filter=${FILTER}`, ...disk()], body);
 }
 
 /** The extents calls that reached the plugin, without trailing spaces (a call without flags). */
@@ -66,7 +62,7 @@ const M = 1 << 20;
 
 describe('block status', () => {
   it('answers the queries an answer of the layer beneath covers, without asking again', async () => {
-    await withServer([], async (s) => {
+    await withStack([], async (s) => {
       const out = await run(s, 'M = 1 << 20\nstatus(h, 4 * M, 0)\nstatus(h, M, M)\nstatus(h, 512, 3 * M)\nstatus(h, 512, M // 2)');
       // Each answer runs to the end of the extent that holds the end of the query, as nbdkit's.
       expect(out).toEqual([`${M}:3 ${M}:0 ${2 * M}:1`, `${M}:0`, `${M}:1`, `${M / 2}:3`]);
@@ -75,7 +71,7 @@ describe('block status', () => {
   });
 
   it('asks the layer beneath for more than one extent even when the client asks for one, and the client gets one', async () => {
-    await withServer([], async (s) => {
+    await withStack([], async (s) => {
       const out = await run(s, 'status(h, 4096, 0, nbd.CMD_FLAG_REQ_ONE)\nstatus(h, 4096, 2 << 20, nbd.CMD_FLAG_REQ_ONE)');
       expect(out).toEqual(['4096:3', '4096:1']);
       expect(calls()).toEqual(['extents x 4096 0']);
@@ -87,21 +83,21 @@ describe('block status', () => {
     ['trim', 'h.trim(512, 0)'],
     ['zero', 'h.zero(512, 0)'],
   ])('a %s drops the cache', async (_name, call) => {
-    await withServer([], async (s) => {
+    await withStack([], async (s) => {
       await run(s, `status(h, 4096, 0)\nstatus(h, 4096, 0)\n${call}\nstatus(h, 4096, 0)\nstatus(h, 4096, 0)`);
       expect(calls()).toEqual(['extents x 4096 0', 'extents x 4096 0']);
     });
   });
 
   it('reads and flushes keep the cache', async () => {
-    await withServer([], async (s) => {
+    await withStack([], async (s) => {
       await run(s, 'status(h, 4096, 0)\nh.pread(512, 0)\nh.flush()\nstatus(h, 4096, 0)');
       expect(calls()).toEqual(['extents x 4096 0']);
     });
   });
 
   it('is shared by the connections to an export: one answers from what another asked, and a write on either drops it', async () => {
-    await withServer([], async (s) => {
+    await withStack([], async (s) => {
       await run(
         s,
         `h2 = nbd.NBD()
@@ -117,7 +113,7 @@ status(h, 4096, 0)`,
   });
 
   it('does not answer an export from what the layer beneath said about another', async () => {
-    await withServer([], async (s) => {
+    await withStack([], async (s) => {
       await run(s, 'status(h, 4096, 0)', s.uriFor('a'));
       await run(s, 'status(h, 4096, 0)', s.uriFor('b'));
       await run(s, 'status(h, 4096, 0)', s.uriFor('b'));
@@ -126,7 +122,7 @@ status(h, 4096, 0)`,
   });
 
   it('-D cacheextents.cache=1 tells what the cache does', async () => {
-    await withServer(['-v', '-D', 'cacheextents.cache=1'], async (s) => {
+    await withStack(['-v', '-D', 'cacheextents.cache=1'], async (s) => {
       await run(s, 'status(h, 4096, 0)\nstatus(h, 4096, 0)');
       expect(s.stderr()).toContain('offset 0: not in the cache; the layer beneath answered 0 to 4194304');
       expect(s.stderr()).toContain('offset 0: answered from the cache (0 to 4194304)');

@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { cliPath, fioVerify, nbdsh, NBDSH_EXPECT_ERROR, run, runOk, startServer, tempDir, type ServerProcess } from '@nbdkit-ts/testing';
+import { cliPath, fioVerify, nbdsh, NBDSH_EXPECT_ERROR, run, runOk, type ServerProcess, startServer, tempDir, withServer } from '@nbdkit-ts/testing';
 
 let dir: string;
 let disk: string;
@@ -15,13 +15,9 @@ beforeAll(() => {
 
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-async function withServer<T>(params: readonly string[], body: (server: ServerProcess) => Promise<T>): Promise<T> {
-  const server = await startServer(['--filter=delay', 'file', disk, ...params]);
-  try {
-    return await body(server);
-  } finally {
-    await server.stop();
-  }
+/** The server with this test's stack in front of `params`. */
+function withStack<T>(params: readonly string[], body: (server: ServerProcess) => Promise<T>): Promise<T> {
+  return withServer(['--filter=delay', 'file', disk, ...params], body);
 }
 
 /** Runs `script` under nbdsh and returns the milliseconds it printed. */
@@ -43,18 +39,18 @@ describe('delays', () => {
     ['delay-trim=300ms', 'h.trim(512, 0)'],
     ['delay-cache=300ms', 'h.cache(4096, 0)'],
   ])('%s delays %s', async (param, call) => {
-    await withServer([param], async (s) => expect(await timed(s.uri, call)).toBeGreaterThanOrEqual(300));
+    await withStack([param], async (s) => expect(await timed(s.uri, call)).toBeGreaterThanOrEqual(300));
   });
 
   it('delay-extents delays block status', async () => {
-    await withServer(['delay-extents=300ms'], async (s) => {
+    await withStack(['delay-extents=300ms'], async (s) => {
       const { stdout } = await runOk('nbdsh', ['--base-allocation', '-u', s.uri, '-c', 'import time\nt0 = time.monotonic()\nh.block_status(4096, 0, lambda *a: 0)\nprint((time.monotonic() - t0) * 1000)']);
       expect(Number(stdout.trim())).toBeGreaterThanOrEqual(300);
     });
   });
 
   it('delay-open delays the connection', async () => {
-    await withServer(['delay-open=300ms'], async (s) => {
+    await withStack(['delay-open=300ms'], async (s) => {
       const t0 = Date.now();
       await runOk('nbdinfo', ['--size', s.uri]);
       expect(Date.now() - t0).toBeGreaterThanOrEqual(300);
@@ -63,7 +59,7 @@ describe('delays', () => {
 
   it('parallel requests wait their delays together', async () => {
     // Eight reads in flight at once finish in about one delay, not eight.
-    await withServer(['rdelay=1'], async (s) => {
+    await withStack(['rdelay=1'], async (s) => {
       const ms = await timed(
         s.uri,
         `
@@ -79,13 +75,13 @@ while h.aio_in_flight() > 0:
   });
 
   it('fio writes with crc32c verification, 16 deep', async () => {
-    await withServer(['rdelay=1ms', 'wdelay=1ms'], async (s) => {
+    await withStack(['rdelay=1ms', 'wdelay=1ms'], async (s) => {
       await fioVerify(s.uri, { bs: '16k', size: '8M' });
     });
   });
 
   it('data passes unchanged: nbdcopy and qemu-img out, nbdcopy back in', async () => {
-    await withServer(['rdelay=1ms', 'wdelay=1ms'], async (s) => {
+    await withStack(['rdelay=1ms', 'wdelay=1ms'], async (s) => {
       const out = join(dir, 'copy.img');
       await runOk('nbdcopy', [s.uri, out]);
       expect(readFileSync(out).equals(readFileSync(disk))).toBe(true);
@@ -102,7 +98,7 @@ while h.aio_in_flight() > 0:
 
 describe('delay-fast-zero', () => {
   it('false: a fast zero fails at once with ENOTSUP, an ordinary zero still works', async () => {
-    await withServer(['delay-zero=10', 'delay-fast-zero=false'], async (s) => {
+    await withStack(['delay-zero=10', 'delay-fast-zero=false'], async (s) => {
       await nbdsh(
         s.uri,
         `${NBDSH_EXPECT_ERROR}
@@ -114,7 +110,7 @@ expect_error("ENOTSUP", h.zero, 512, 0, nbd.CMD_FLAG_FAST_ZERO)
   });
 
   it('true (the default): a fast zero is delayed and passed on', async () => {
-    await withServer(['delay-zero=300ms'], async (s) => {
+    await withStack(['delay-zero=300ms'], async (s) => {
       const can = (await nbdsh(s.uri, 'print(h.can_fast_zero())')).stdout.trim();
       if (can === 'True') expect(await timed(s.uri, 'h.zero(512, 0, nbd.CMD_FLAG_FAST_ZERO)')).toBeGreaterThanOrEqual(300);
       else expect(can).toBe('False');

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { fileURLToPath } from 'node:url';
-import { cliPath, run, runOk, startServer, type ServerProcess } from '@nbdkit-ts/testing';
+import { cliPath, run, runOk, type ServerProcess, withServer } from '@nbdkit-ts/testing';
 
 const FILTER = fileURLToPath(new URL('../dist/index.js', import.meta.url));
 
@@ -19,13 +19,9 @@ const PLUGIN = [
   'pread=dd if=/dev/zero count=$3 iflag=count_bytes status=none',
 ];
 
-async function withServer<T>(params: readonly string[], body: (server: ServerProcess) => Promise<T>): Promise<T> {
-  const server = await startServer([`--filter=${FILTER}`, ...PLUGIN, ...params]);
-  try {
-    return await body(server);
-  } finally {
-    await server.stop();
-  }
+/** The server with this test's stack in front of `params`. */
+function withStack<T>(params: readonly string[], body: (server: ServerProcess) => Promise<T>): Promise<T> {
+  return withServer([`--filter=${FILTER}`, ...PLUGIN, ...params], body);
 }
 
 /** The export list, as [name, description, size] sorted by name. */
@@ -58,18 +54,18 @@ async function refused(s: ServerProcess, name: string): Promise<boolean> {
 
 describe('default-export', () => {
   it('without it, the default export is the one of the layer beneath', async () => {
-    await withServer([], async (s) => expect(await open(s, '')).toBe('a|1|1'));
+    await withStack([], async (s) => expect(await open(s, '')).toBe('a|1|1'));
   });
 
   it('default-export=NAME: a client asking for "" gets NAME', async () => {
-    await withServer(['default-export=b'], async (s) => {
+    await withStack(['default-export=b'], async (s) => {
       expect(await open(s, '')).toBe('b|2|2');
       expect(await open(s, 'c')).toBe('c|3|3');
     });
   });
 
   it('default-export= (empty): the export is named "", and the layer beneath serves its own default', async () => {
-    await withServer(['default-export='], async (s) => expect(await open(s, '')).toBe('|1|1'));
+    await withStack(['default-export='], async (s) => expect(await open(s, '')).toBe('|1|1'));
   });
 });
 
@@ -81,11 +77,11 @@ describe('exportname-list', () => {
   ];
 
   it.each([[[]], [['exportname-list=keep']]])('%j: the list of the layer beneath', async (params) => {
-    await withServer(params, async (s) => expect(await list(s)).toEqual(ALL));
+    await withStack(params, async (s) => expect(await list(s)).toEqual(ALL));
   });
 
   it('error: listing fails, connecting still works', async () => {
-    await withServer(['exportname-list=error'], async (s) => {
+    await withStack(['exportname-list=error'], async (s) => {
       const r = await run('nbdinfo', ['--json', '--list', s.uri]);
       expect(r.status).not.toBe(0);
       expect(r.stdout).toBe('');
@@ -94,22 +90,22 @@ describe('exportname-list', () => {
   });
 
   it('empty: no export', async () => {
-    await withServer(['exportname-list=empty'], async (s) => expect(await list(s)).toEqual([]));
+    await withStack(['exportname-list=empty'], async (s) => expect(await list(s)).toEqual([]));
   });
 
   it.each([
     [['exportname-list=defaultonly'], [['a', null, 1]]],
     [['exportname-list=default-only', 'default-export=b', 'exportname=a'], [['b', null, 2]]],
   ])('%j: the default export alone, undescribed', async (params, want) => {
-    await withServer(params, async (s) => expect(await list(s)).toEqual(want));
+    await withStack(params, async (s) => expect(await list(s)).toEqual(want));
   });
 
   it('defaultonly: empty when the default export is not allowed', async () => {
-    await withServer(['exportname-list=defaultonly', 'exportname-strict=true', 'exportname=a'], async (s) => expect(await list(s)).toEqual([]));
+    await withStack(['exportname-list=defaultonly', 'exportname-strict=true', 'exportname=a'], async (s) => expect(await list(s)).toEqual([]));
   });
 
   it('explicit: the names given with exportname=, in order, each once', async () => {
-    await withServer(['exportname-list=explicit', 'exportname=b', 'exportname=a', 'exportname=b', 'exportname=new one'], async (s) => {
+    await withStack(['exportname-list=explicit', 'exportname=b', 'exportname=a', 'exportname=b', 'exportname=new one'], async (s) => {
       const r = await runOk('nbdinfo', ['--json', '--list', s.uri]);
       const names = (JSON.parse(r.stdout) as { exports: { 'export-name': string }[] }).exports.map((e) => e['export-name']);
       expect(names).toEqual(['b', 'a', 'new one']);
@@ -122,17 +118,17 @@ describe('exportname-list', () => {
   });
 
   it('explicit without exportname=: no export', async () => {
-    await withServer(['exportname-list=explicit'], async (s) => expect(await list(s)).toEqual([]));
+    await withStack(['exportname-list=explicit'], async (s) => expect(await list(s)).toEqual([]));
   });
 });
 
 describe('exportname-strict', () => {
   it('false (the default): any name can be opened', async () => {
-    await withServer(['exportname=a', 'exportname-strict=false'], async (s) => expect(await open(s, 'anything')).toBe('anything|None|9'));
+    await withStack(['exportname=a', 'exportname-strict=false'], async (s) => expect(await open(s, 'anything')).toBe('anything|None|9'));
   });
 
   it('true: only the names given with exportname= can be opened, and the refusal is logged', async () => {
-    await withServer(['exportname-strict=true', 'exportname=a', 'exportname=b'], async (s) => {
+    await withStack(['exportname-strict=true', 'exportname=a', 'exportname=b'], async (s) => {
       expect(await open(s, 'b')).toBe('b|2|2');
       expect(await refused(s, 'c')).toBe(true);
       expect(s.stderr()).toContain('export "c" not found: exportname-strict is on and no exportname= gives it');
@@ -140,9 +136,9 @@ describe('exportname-strict', () => {
   });
 
   it('true: the default export only when exportname= gives ""', async () => {
-    await withServer(['exportname-strict=true', 'exportname=a'], async (s) => expect(await refused(s, '')).toBe(true));
-    await withServer(['exportname-strict=true', 'exportname=a', 'exportname=', 'default-export=a'], async (s) => expect(await open(s, '')).toBe('a|1|1'));
-    await withServer(['exportname-strict=true', 'exportname='], async (s) => expect(await open(s, '')).toBe('|1|1'));
+    await withStack(['exportname-strict=true', 'exportname=a'], async (s) => expect(await refused(s, '')).toBe(true));
+    await withStack(['exportname-strict=true', 'exportname=a', 'exportname=', 'default-export=a'], async (s) => expect(await open(s, '')).toBe('a|1|1'));
+    await withStack(['exportname-strict=true', 'exportname='], async (s) => expect(await open(s, '')).toBe('|1|1'));
   });
 });
 
@@ -154,7 +150,7 @@ describe('exportdesc', () => {
     [['exportdesc=fixed:'], [null, null, null], 'b||2'],
     [['exportdesc=script:echo "<$name$name>"'], ['<aa>', '<bb>', '<cc>'], 'b|<bb>|2'],
   ])('%j: in the list %j, to a client that opens b "%s"', async (params, described, opened) => {
-    await withServer(params, async (s) => {
+    await withStack(params, async (s) => {
       expect((await list(s)).map((e) => e[1])).toEqual(described);
       expect(await open(s, 'b')).toBe(opened);
     });
@@ -162,18 +158,18 @@ describe('exportdesc', () => {
 
   it('script: $name is set whatever the name holds, and only one final newline goes', async () => {
     const name = `it's "$b" \\ \`x\``;
-    await withServer(['exportdesc=script:printf "%s\\n\\n" "$name"'], async (s) => expect(await open(s, name)).toBe(`${name}|${name}\n|9`));
+    await withStack(['exportdesc=script:printf "%s\\n\\n" "$name"'], async (s) => expect(await open(s, name)).toBe(`${name}|${name}\n|9`));
   });
 
   it('script: the description is cut to 4096 bytes, never inside a character', async () => {
-    await withServer(['exportdesc=script:printf "x"; for i in $(seq 2048); do printf "é"; done'], async (s) => {
+    await withStack(['exportdesc=script:printf "x"; for i in $(seq 2048); do printf "é"; done'], async (s) => {
       const got = await open(s, 'b');
       expect(got).toBe(`b|x${'é'.repeat(2047)}|2`);
     });
   });
 
   it('script: a script that fails gives no description, and says why on the log', async () => {
-    await withServer(['exportdesc=script:echo partial; exit 3'], async (s) => {
+    await withStack(['exportdesc=script:echo partial; exit 3'], async (s) => {
       expect(await open(s, 'b')).toBe('b|None|2');
       expect(s.stderr()).toContain('exportdesc script for export "b": exited with status 3');
     });

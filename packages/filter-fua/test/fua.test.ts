@@ -2,7 +2,7 @@ import { existsSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { cliPath, nbdsh, NBDSH_EXPECT_ERROR, run, startServer, tempDir, type ServerProcess } from '@nbdkit-ts/testing';
+import { cliPath, nbdsh, NBDSH_EXPECT_ERROR, run, type ServerProcess, tempDir, withServer } from '@nbdkit-ts/testing';
 
 const FILTER = fileURLToPath(new URL('../dist/index.js', import.meta.url));
 const MODES = ['none', 'emulate', 'native', 'force', 'pass', 'discard'];
@@ -38,14 +38,10 @@ function recordingPlugin(beneath: Beneath): string[] {
 
 const args = (mode: string, beneath: Beneath, ...extra: string[]) => [...extra, `--filter=${FILTER}`, ...recordingPlugin(beneath), `fuamode=${mode}`];
 
-async function withServer<T>(args: readonly string[], body: (server: ServerProcess) => Promise<T>): Promise<T> {
+/** The server, with the log of the calls beneath emptied first. */
+function withStack<T>(args: readonly string[], body: (server: ServerProcess) => Promise<T>): Promise<T> {
   rmSync(log, { force: true });
-  const server = await startServer(args);
-  try {
-    return await body(server);
-  } finally {
-    await server.stop();
-  }
+  return withServer(args, body);
 }
 
 /** The log's lines, without trailing spaces (a call without flags). */
@@ -103,14 +99,14 @@ describe('calls beneath (over flush and native FUA)', () => {
     ['pass', ['flush', ...plain, 'pwrite 512 0 fua', 'zero 512 512 fua,may_trim', 'trim 512 1024 fua']],
     ['discard', [...plain, ...plain]],
   ])('fuamode=%s: %j', async (mode, calls) => {
-    await withServer(args(mode, 'native'), async (s) => {
+    await withStack(args(mode, 'native'), async (s) => {
       await nbdsh(s.uri, CALLS);
       expect(logged()).toEqual(calls);
     });
   });
 
   it('fuamode=none: a client that sends FUA anyway gets EINVAL, and nothing reaches the plugin', async () => {
-    await withServer(args('none', 'native'), async (s) => {
+    await withStack(args('none', 'native'), async (s) => {
       await nbdsh(s.uri, `${NBDSH_EXPECT_ERROR}\nh.set_strict_mode(0)\nexpect_error("EINVAL", h.pwrite, b"x" * 512, 0, nbd.CMD_FLAG_FUA)`);
       expect(logged()).toEqual([]);
     });
@@ -120,7 +116,7 @@ describe('calls beneath (over flush and native FUA)', () => {
     ['force', 'pwrite 512 0 fua'],
     ['discard', 'pwrite 512 0'],
   ])('fuamode=%s: flush succeeds over a layer beneath without flush (with FUA of its own)', async (mode, write) => {
-    await withServer([...args(mode, 'none'), 'can_fua=echo native'], async (s) => {
+    await withStack([...args(mode, 'none'), 'can_fua=echo native'], async (s) => {
       await nbdsh(s.uri, 'assert h.can_flush()\nh.flush()\nh.pwrite(b"x" * 512, 0)');
       expect(logged()).toEqual([write]);
     });
@@ -132,7 +128,7 @@ describe('under the blocksize filter (maxdata=4K), which cuts a write of 16K int
     ['emulate', [...Array<string>(4).fill('pwrite 4096'), 'flush']],
     ['native', Array<string>(4).fill('pwrite 4096 fua')],
   ])('fuamode=%s: the pieces go %j', async (mode, calls) => {
-    await withServer(['--filter=blocksize', ...args(mode, 'native'), 'maxdata=4K'], async (s) => {
+    await withStack(['--filter=blocksize', ...args(mode, 'native'), 'maxdata=4K'], async (s) => {
       await nbdsh(s.uri, 'h.pwrite(b"x" * 16384, 0, nbd.CMD_FLAG_FUA)');
       expect(logged().map((l) => l.replace(/ \d+( fua)?$/, '$1'))).toEqual(calls);
     });

@@ -2,7 +2,7 @@ import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { cliPath, FAULT_FILTER, MEMORY_PLUGIN, NBDSH_EXPECT_ERROR, run, runOk, startServer, tempDir, type ServerProcess } from '@nbdkit-ts/testing';
+import { cliPath, FAULT_FILTER, MEMORY_PLUGIN, NBDSH_EXPECT_ERROR, run, runOk, tempDir, withServer } from '@nbdkit-ts/testing';
 
 const FILTER = fileURLToPath(new URL('../dist/index.js', import.meta.url));
 
@@ -37,15 +37,6 @@ function lines(file = log): string[] {
 
 /** Runs `nbdkit-ts -U - ARGS --run COMMAND` to its end. */
 const runServer = (args: readonly string[], command: string) => runOk(process.execPath, [cliPath(), '-U', '-', ...args, '--run', command]);
-
-async function withServer<T>(args: readonly string[], body: (server: ServerProcess) => Promise<T>): Promise<T> {
-  const server = await startServer(args);
-  try {
-    return await body(server);
-  } finally {
-    await server.stop();
-  }
-}
 
 /** Python for nbdsh (with --base-allocation): one call of each kind, each flag set somewhere. */
 const SESSION = `

@@ -3,7 +3,7 @@ import { closeSync, createReadStream, existsSync, openSync, readFileSync, rmSync
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { cliPath, nbdsh, run, runOk, startServer, tempDir, type ServerProcess } from '@nbdkit-ts/testing';
+import { cliPath, nbdsh, run, runOk, tempDir, withServer } from '@nbdkit-ts/testing';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const WRITEBACK = join(here, 'writeback-plugin.js');
@@ -21,15 +21,6 @@ for _ in range(${n - 1}):
     x.connect_uri(h.get_uri())
     c.append(x)
 `;
-}
-
-async function withServer<T>(args: readonly string[], body: (server: ServerProcess) => Promise<T>): Promise<T> {
-  const server = await startServer(args);
-  try {
-    return await body(server);
-  } finally {
-    await server.stop();
-  }
 }
 
 /** Runs a script under nbdsh and returns the lines it printed. */

@@ -1,7 +1,7 @@
 import { existsSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { cliPath, MEMORY_PLUGIN, nbdsh, NBDSH_EXPECT_ERROR, run, startServer, tempDir, type ServerProcess } from '@nbdkit-ts/testing';
+import { cliPath, MEMORY_PLUGIN, nbdsh, NBDSH_EXPECT_ERROR, run, type ServerProcess, tempDir, withServer } from '@nbdkit-ts/testing';
 
 const FILTER = 'nocache';
 
@@ -25,35 +25,31 @@ function recordingPlugin(cache: 'native' | 'none'): string[] {
   ];
 }
 
-async function withServer<T>(args: readonly string[], body: (server: ServerProcess) => Promise<T>): Promise<T> {
+/** The server, with the log of the calls beneath emptied first. */
+function withStack<T>(args: readonly string[], body: (server: ServerProcess) => Promise<T>): Promise<T> {
   rmSync(log, { force: true });
-  const server = await startServer(args);
-  try {
-    return await body(server);
-  } finally {
-    await server.stop();
-  }
+  return withServer(args, body);
 }
 
 const logged = (): string[] => (existsSync(log) ? readFileSync(log, 'utf8').trim().split('\n') : []);
 
 describe('cachemode', () => {
   it('without the filter, cache requests reach the plugin', async () => {
-    await withServer(recordingPlugin('native'), async (s) => {
+    await withStack(recordingPlugin('native'), async (s) => {
       await nbdsh(s.uri, 'assert h.can_cache()\nh.cache(4096, 8192)');
       expect(logged()).toEqual(['cache 4096 8192']);
     });
   });
 
   it.each([[[]], [['cachemode=none']]])('%j: cache is not advertised, even when the plugin has it', async (params) => {
-    await withServer([`--filter=${FILTER}`, ...recordingPlugin('native'), ...params], async (s) => {
+    await withStack([`--filter=${FILTER}`, ...recordingPlugin('native'), ...params], async (s) => {
       await nbdsh(s.uri, 'assert not h.can_cache()');
       expect(logged()).toEqual([]);
     });
   });
 
   it('none: a client that sends cache anyway gets EINVAL, and nothing reaches the plugin', async () => {
-    await withServer([`--filter=${FILTER}`, ...recordingPlugin('native')], async (s) => {
+    await withStack([`--filter=${FILTER}`, ...recordingPlugin('native')], async (s) => {
       await nbdsh(s.uri, `${NBDSH_EXPECT_ERROR}
 h.set_strict_mode(0)
 expect_error("EINVAL", h.cache, 4096, 0)
@@ -64,7 +60,7 @@ expect_error("EINVAL", h.cache, 4096, 0)
 
   it('emulate: advertised, and done by reading the whole range, whatever the plugin has', async () => {
     for (const cache of ['native', 'none'] as const) {
-      await withServer([`--filter=${FILTER}`, ...recordingPlugin(cache), 'cachemode=emulate'], async (s) => {
+      await withStack([`--filter=${FILTER}`, ...recordingPlugin(cache), 'cachemode=emulate'], async (s) => {
         await nbdsh(s.uri, 'assert h.can_cache()\nh.cache(4096, 8192)');
         expect(logged()).toEqual(['pread 4096 8192']);
         // A large one may be read in several requests (the server's choice): together they cover the range once.
@@ -83,7 +79,7 @@ expect_error("EINVAL", h.cache, 4096, 0)
 
   it.each(['nop', 'no-op'])('%s: advertised, and every cache request succeeds at once without reaching the plugin', async (mode) => {
     for (const cache of ['native', 'none'] as const) {
-      await withServer([`--filter=${FILTER}`, ...recordingPlugin(cache), `cachemode=${mode}`], async (s) => {
+      await withStack([`--filter=${FILTER}`, ...recordingPlugin(cache), `cachemode=${mode}`], async (s) => {
         await nbdsh(s.uri, 'assert h.can_cache()\nh.cache(4096, 8192)\nh.cache(1 << 20, 0)');
         expect(logged()).toEqual([]);
       });
@@ -91,7 +87,7 @@ expect_error("EINVAL", h.cache, 4096, 0)
   });
 
   it.each(['none', 'emulate', 'nop'])('%s: everything else passes through, data included', async (mode) => {
-    await withServer([`--filter=${FILTER}`, MEMORY_PLUGIN, `cachemode=${mode}`], async (s) => {
+    await withStack([`--filter=${FILTER}`, MEMORY_PLUGIN, `cachemode=${mode}`], async (s) => {
       const { stdout } = await nbdsh(
         s.uri,
         `h.pwrite(b"xyz" * 1000, 4096)
@@ -103,7 +99,7 @@ print(h.can_zero(), h.can_fast_zero(), h.can_fua(), h.can_trim(), h.can_flush(),
   });
 
   it('the modes work on a read-only connection too', async () => {
-    await withServer(['-r', `--filter=${FILTER}`, ...recordingPlugin('native'), 'cachemode=emulate'], async (s) => {
+    await withStack(['-r', `--filter=${FILTER}`, ...recordingPlugin('native'), 'cachemode=emulate'], async (s) => {
       await nbdsh(s.uri, 'assert h.is_read_only()\nassert h.can_cache()\nh.cache(512, 0)');
       expect(logged()).toEqual(['pread 512 0']);
     });

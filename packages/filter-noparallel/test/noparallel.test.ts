@@ -1,7 +1,7 @@
 import { existsSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { cliPath, MEMORY_PLUGIN, nbdsh, run, runOk, startServer, tempDir, type ServerProcess } from '@nbdkit-ts/testing';
+import { cliPath, MEMORY_PLUGIN, nbdsh, run, runOk, type ServerProcess, tempDir, withServer } from '@nbdkit-ts/testing';
 
 const FILTER = 'noparallel';
 
@@ -29,14 +29,10 @@ function observingPlugin(): string[] {
   ];
 }
 
-async function withServer<T>(args: readonly string[], body: (server: ServerProcess) => Promise<T>): Promise<T> {
+/** The server, with the log of the calls beneath emptied first. */
+function withStack<T>(args: readonly string[], body: (server: ServerProcess) => Promise<T>): Promise<T> {
   rmSync(log, { force: true });
-  const server = await startServer(args);
-  try {
-    return await body(server);
-  } finally {
-    await server.stop();
-  }
+  return withServer(args, body);
 }
 
 /** The log's lines, `start OFFSET` / `end OFFSET`. */
@@ -68,7 +64,7 @@ while h.aio_in_flight() > 0:
 
 describe('requests of one client', () => {
   it('overlap without the filter (the plugin is parallel)', async () => {
-    await withServer(observingPlugin(), async (s) => {
+    await withStack(observingPlugin(), async (s) => {
       await nbdsh(s.uri, fourReads(0));
       expect(mostAtOnce(events())).toBeGreaterThan(1);
     });
@@ -77,7 +73,7 @@ describe('requests of one client', () => {
   it.each([[[]], [['serialize=requests']], [['serialize=all-requests']], [['serialize=connections']], [['serialise=requests']]])(
     'run one at a time with %j',
     async (params) => {
-      await withServer([`--filter=${FILTER}`, ...observingPlugin(), ...params], async (s) => {
+      await withStack([`--filter=${FILTER}`, ...observingPlugin(), ...params], async (s) => {
         await nbdsh(s.uri, fourReads(0));
         const lines = events();
         expect(lines).toHaveLength(8);
@@ -91,14 +87,14 @@ describe('requests of two clients', () => {
   const twoClients = (s: ServerProcess) => Promise.all([nbdsh(s.uri, fourReads(0)), nbdsh(s.uri, fourReads(65536))]);
 
   it('serialize=requests: the clients are served side by side', async () => {
-    await withServer([`--filter=${FILTER}`, ...observingPlugin()], async (s) => {
+    await withStack([`--filter=${FILTER}`, ...observingPlugin()], async (s) => {
       await twoClients(s);
       expect(mostAtOnce(events())).toBe(2);
     });
   });
 
   it.each(['all-requests', 'all_requests'])('serialize=%s: one request at a time in the whole server', async (mode) => {
-    await withServer([`--filter=${FILTER}`, ...observingPlugin(), `serialize=${mode}`], async (s) => {
+    await withStack([`--filter=${FILTER}`, ...observingPlugin(), `serialize=${mode}`], async (s) => {
       await twoClients(s);
       const lines = events();
       expect(lines).toHaveLength(16);
@@ -107,7 +103,7 @@ describe('requests of two clients', () => {
   });
 
   it('serialize=connections: the second client is served only once the first has gone', async () => {
-    await withServer([`--filter=${FILTER}`, ...observingPlugin(), 'serialize=connections'], async (s) => {
+    await withStack([`--filter=${FILTER}`, ...observingPlugin(), 'serialize=connections'], async (s) => {
       // The first client reads, stays connected for a second, and reads again; the second one connects meanwhile.
       const first = nbdsh(s.uri, 'import time\nh.pread(512, 0)\ntime.sleep(1)\nh.pread(512, 512)');
       await untilLogged('end 0');
@@ -118,7 +114,7 @@ describe('requests of two clients', () => {
   });
 
   it('serialize=all-requests: a second client is served while the first stays connected', async () => {
-    await withServer([`--filter=${FILTER}`, ...observingPlugin(), 'serialize=all-requests'], async (s) => {
+    await withStack([`--filter=${FILTER}`, ...observingPlugin(), 'serialize=all-requests'], async (s) => {
       const first = nbdsh(s.uri, 'import time\nh.pread(512, 0)\ntime.sleep(1)\nh.pread(512, 512)');
       await untilLogged('end 0');
       const second = nbdsh(s.uri, 'h.pread(512, 65536)');
@@ -134,7 +130,7 @@ describe('advertised flags', () => {
     [['serialize=all-requests'], 'True'],
     [['serialize=connections'], 'False'],
   ])('with %j multi-conn is %s (the plugin advertises it)', async (params, multiConn) => {
-    await withServer([`--filter=${FILTER}`, MEMORY_PLUGIN, ...params], async (s) => {
+    await withStack([`--filter=${FILTER}`, MEMORY_PLUGIN, ...params], async (s) => {
       expect((await nbdsh(s.uri, 'print(h.can_multi_conn())')).stdout.trim()).toBe(multiConn);
     });
   });
@@ -142,12 +138,12 @@ describe('advertised flags', () => {
   it('everything else passes through', async () => {
     const script = 'print(h.can_zero(), h.can_fast_zero(), h.can_cache(), h.can_fua(), h.can_trim(), h.can_flush(), h.is_read_only())';
     const expected = 'True True True True True True False';
-    await withServer([MEMORY_PLUGIN], async (s) => expect((await nbdsh(s.uri, script)).stdout.trim()).toBe(expected));
-    await withServer([`--filter=${FILTER}`, MEMORY_PLUGIN, 'serialize=connections'], async (s) => expect((await nbdsh(s.uri, script)).stdout.trim()).toBe(expected));
+    await withStack([MEMORY_PLUGIN], async (s) => expect((await nbdsh(s.uri, script)).stdout.trim()).toBe(expected));
+    await withStack([`--filter=${FILTER}`, MEMORY_PLUGIN, 'serialize=connections'], async (s) => expect((await nbdsh(s.uri, script)).stdout.trim()).toBe(expected));
   });
 
   it('data passes unchanged', async () => {
-    await withServer([`--filter=${FILTER}`, MEMORY_PLUGIN, 'serialize=all-requests'], async (s) => {
+    await withStack([`--filter=${FILTER}`, MEMORY_PLUGIN, 'serialize=all-requests'], async (s) => {
       await nbdsh(s.uri, 'h.pwrite(b"abc" * 1000, 4096)\nassert h.pread(3000, 4096) == b"abc" * 1000');
       await runOk('nbdinfo', ['--size', s.uri]);
     });

@@ -1,7 +1,7 @@
 import { existsSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { cliPath, MEMORY_PLUGIN, nbdsh, NBDSH_EXPECT_ERROR, run, startServer, tempDir, type ServerProcess } from '@nbdkit-ts/testing';
+import { cliPath, MEMORY_PLUGIN, nbdsh, NBDSH_EXPECT_ERROR, run, type ServerProcess, tempDir, withServer } from '@nbdkit-ts/testing';
 
 const FILTER = 'nozero';
 
@@ -32,14 +32,10 @@ function recordingPlugin(...extra: string[]): string[] {
   ];
 }
 
-async function withServer<T>(args: readonly string[], body: (server: ServerProcess) => Promise<T>): Promise<T> {
+/** The server, with the log of the calls beneath emptied first. */
+function withStack<T>(args: readonly string[], body: (server: ServerProcess) => Promise<T>): Promise<T> {
   rmSync(log, { force: true });
-  const server = await startServer(args);
-  try {
-    return await body(server);
-  } finally {
-    await server.stop();
-  }
+  return withServer(args, body);
 }
 
 /** The log's lines, without trailing spaces (a call without flags). */
@@ -64,14 +60,14 @@ describe('advertised flags', () => {
     [['zeromode=plugin', 'fastzeromode=slow'], 'True True', 'True True'],
     [['zeromode=notrim', 'fastzeromode=ignore'], 'True True', 'True True'],
   ])('%j: with fast zero beneath %s, without %s', async (params, withFast, withoutFast) => {
-    await withServer([`--filter=${FILTER}`, ...recordingPlugin('can_fast_zero=exit 0'), ...params], async (s) => expect(await flagsOf(s)).toBe(withFast));
-    await withServer([`--filter=${FILTER}`, ...recordingPlugin('can_fast_zero=exit 3'), ...params], async (s) => expect(await flagsOf(s)).toBe(withoutFast));
+    await withStack([`--filter=${FILTER}`, ...recordingPlugin('can_fast_zero=exit 0'), ...params], async (s) => expect(await flagsOf(s)).toBe(withFast));
+    await withStack([`--filter=${FILTER}`, ...recordingPlugin('can_fast_zero=exit 3'), ...params], async (s) => expect(await flagsOf(s)).toBe(withoutFast));
   });
 
   it('nothing else changes', async () => {
     const script = 'print(h.can_cache(), h.can_fua(), h.can_trim(), h.can_flush(), h.can_multi_conn(), h.is_read_only())';
     for (const mode of ['none', 'emulate', 'notrim', 'plugin']) {
-      await withServer([`--filter=${FILTER}`, MEMORY_PLUGIN, `zeromode=${mode}`], async (s) => {
+      await withStack([`--filter=${FILTER}`, MEMORY_PLUGIN, `zeromode=${mode}`], async (s) => {
         expect((await nbdsh(s.uri, script)).stdout.trim()).toBe('True True True True True False');
       });
     }
@@ -79,7 +75,7 @@ describe('advertised flags', () => {
 
   it('a read-only connection advertises no zero, whatever the mode', async () => {
     for (const mode of ['none', 'emulate', 'notrim', 'plugin']) {
-      await withServer(['-r', `--filter=${FILTER}`, MEMORY_PLUGIN, `zeromode=${mode}`, 'fastzeromode=slow'], async (s) => expect(await flagsOf(s)).toBe('False False'));
+      await withStack(['-r', `--filter=${FILTER}`, MEMORY_PLUGIN, `zeromode=${mode}`, 'fastzeromode=slow'], async (s) => expect(await flagsOf(s)).toBe('False False'));
     }
   });
 });
@@ -97,7 +93,7 @@ h.zero(4096, 8192)
 
 describe('zero requests', () => {
   it('none: a client that sends zero anyway gets EINVAL, nothing reaches the plugin, and writing zeroes works', async () => {
-    await withServer([`--filter=${FILTER}`, ...recordingPlugin()], async (s) => {
+    await withStack([`--filter=${FILTER}`, ...recordingPlugin()], async (s) => {
       await nbdsh(s.uri, `${NBDSH_EXPECT_ERROR}
 h.set_strict_mode(0)
 expect_error("EINVAL", h.zero, 4096, 0)
@@ -118,21 +114,21 @@ h.pwrite(bytearray(4096), 0)
     ['zeromode=plugin fastzeromode=slow', 'fast ENOTSUP', ['zero 1572864 0 fua,may_trim', 'zero 4096 8192 may_trim']],
     ['zeromode=plugin fastzeromode=ignore', 'fast ok', ['zero 4096 0 may_trim', 'zero 1572864 0 fua,may_trim', 'zero 4096 8192 may_trim']],
   ])('%s: the fast zero says "%s", the plugin sees %j', async (params, fast, calls) => {
-    await withServer([`--filter=${FILTER}`, ...recordingPlugin('can_fast_zero=exit 0', 'can_fua=echo native'), ...params.split(' ')], async (s) => {
+    await withStack([`--filter=${FILTER}`, ...recordingPlugin('can_fast_zero=exit 0', 'can_fua=echo native'), ...params.split(' ')], async (s) => {
       expect((await nbdsh(s.uri, ZEROES)).stdout.trim()).toBe(fast);
       expect(logged()).toEqual(calls);
     });
   });
 
   it('emulate: with FUA emulated beneath, only the last write is followed by a flush', async () => {
-    await withServer([`--filter=${FILTER}`, ...recordingPlugin('can_fua=echo emulate'), 'zeromode=emulate'], async (s) => {
+    await withStack([`--filter=${FILTER}`, ...recordingPlugin('can_fua=echo emulate'), 'zeromode=emulate'], async (s) => {
       await nbdsh(s.uri, 'h.zero(1536 * 1024, 0, nbd.CMD_FLAG_FUA)');
       expect(logged()).toEqual(['pwrite 1048576 0', 'pwrite 524288 1048576', 'flush']);
     });
   });
 
   it.each(['emulate', 'notrim', 'plugin'])('%s: zeroed ranges read back as zeroes, their neighbours stay', async (mode) => {
-    await withServer([`--filter=${FILTER}`, MEMORY_PLUGIN, `zeromode=${mode}`], async (s) => {
+    await withStack([`--filter=${FILTER}`, MEMORY_PLUGIN, `zeromode=${mode}`], async (s) => {
       await nbdsh(
         s.uri,
         `M = 1 << 20
@@ -160,11 +156,11 @@ describe('modes that need zero beneath', () => {
   });
 
   it.each(['notrim', 'plugin'])('%s: a read-only connection is served all the same', async (mode) => {
-    await withServer(['-r', ...stack(mode)], async (s) => expect(await flagsOf(s)).toBe('False False'));
+    await withStack(['-r', ...stack(mode)], async (s) => expect(await flagsOf(s)).toBe('False False'));
   });
 
   it('emulate needs nothing beneath but writes', async () => {
-    await withServer(stack('emulate'), async (s) => {
+    await withStack(stack('emulate'), async (s) => {
       expect(await flagsOf(s)).toBe('True True');
       await nbdsh(s.uri, 'h.pwrite(b"x" * 4096, 0)\nh.zero(4096, 0)\nassert h.pread(4096, 0) == bytes(4096)');
     });

@@ -2,7 +2,7 @@ import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { cliPath, nbdsh, NBDSH_EXPECT_ERROR, run, runOk, startServer, tempDir, type ServerProcess } from '@nbdkit-ts/testing';
+import { cliPath, nbdsh, NBDSH_EXPECT_ERROR, run, runOk, type ServerProcess, tempDir, withServer } from '@nbdkit-ts/testing';
 
 const FILTER = fileURLToPath(new URL('../dist/index.js', import.meta.url));
 
@@ -20,15 +20,6 @@ beforeAll(() => {
 beforeEach(() => writeFileSync(disk, CONTENT));
 
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
-
-async function withServer<T>(args: readonly string[], body: (server: ServerProcess) => Promise<T>): Promise<T> {
-  const server = await startServer(args);
-  try {
-    return await body(server);
-  } finally {
-    await server.stop();
-  }
-}
 
 /** Serves `disk` through the filter with `params`. */
 const withFile = <T>(params: readonly string[], body: (server: ServerProcess) => Promise<T>) => withServer([`--filter=${FILTER}`, 'file', disk, ...params], body);

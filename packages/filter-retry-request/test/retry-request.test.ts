@@ -2,7 +2,7 @@ import { existsSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { cliPath, nbdsh, NBDSH_EXPECT_ERROR, run, startServer, tempDir, type ServerProcess } from '@nbdkit-ts/testing';
+import { cliPath, nbdsh, NBDSH_EXPECT_ERROR, run, type ServerProcess, tempDir, withServer } from '@nbdkit-ts/testing';
 
 const FILTER = fileURLToPath(new URL('../dist/index.js', import.meta.url));
 
@@ -48,13 +48,9 @@ function disk(fails: number, openFails = 0, error = 'EIO'): string[] {
   ];
 }
 
-async function withServer<T>(args: readonly string[], body: (server: ServerProcess) => Promise<T>): Promise<T> {
-  const server = await startServer([`--filter=${FILTER}`, ...args]);
-  try {
-    return await body(server);
-  } finally {
-    await server.stop();
-  }
+/** The server with this test's stack in front of `args`. */
+function withStack<T>(args: readonly string[], body: (server: ServerProcess) => Promise<T>): Promise<T> {
+  return withServer([`--filter=${FILTER}`, ...args], body);
 }
 
 /** The calls that reached the plugin. */
@@ -75,14 +71,14 @@ const EVERY_METHOD = ['pread', 'pwrite', 'flush', 'trim', 'zero', 'extents', 'ca
 
 describe('requests', () => {
   it('a request that fails is retried until it succeeds, each call of every kind', async () => {
-    await withServer([...disk(2), 'retry-request-delay=1ms'], async (s) => {
+    await withStack([...disk(2), 'retry-request-delay=1ms'], async (s) => {
       await nbdsh(s.uri, EVERY_CALL, { baseAllocation: true });
       expect(calls()).toEqual(['open', ...EVERY_METHOD.flatMap((m) => [m, m, m])]);
     });
   });
 
   it('block status answers what the try that succeeded reported', async () => {
-    await withServer([...disk(1), 'retry-request-delay=1ms'], async (s) => {
+    await withStack([...disk(1), 'retry-request-delay=1ms'], async (s) => {
       const out = await nbdsh(s.uri, 'h.block_status(4096, 0, lambda m, o, e, err: print(e))', { baseAllocation: true });
       // The whole extent the plugin reported, past the request (as nbdkit).
       expect(out.stdout.trim()).toBe('[1048576, 3]');
@@ -94,7 +90,7 @@ describe('requests', () => {
     ['ENOSPC', 'h.pwrite', 'bytes(512), 0'],
     ['EPERM', 'h.trim', '512, 0'],
   ])('once the retries are spent the client gets the last error (%s)', async (code, call, args) => {
-    await withServer([...disk(3, 0, code), 'retry-request-retries=2', 'retry-request-delay=1ms'], async (s) => {
+    await withStack([...disk(3, 0, code), 'retry-request-retries=2', 'retry-request-delay=1ms'], async (s) => {
       await nbdsh(s.uri, `${NBDSH_EXPECT_ERROR}\nexpect_error("${code}", ${call}, ${args})`);
       const method = call.slice(2);
       expect(calls()).toEqual(['open', method, method, method]);
@@ -102,14 +98,14 @@ describe('requests', () => {
   });
 
   it('retry-request-retries=N tries a request N + 1 times', async () => {
-    await withServer([...disk(5), 'retry-request-retries=5', 'retry-request-delay=1ms'], async (s) => {
+    await withStack([...disk(5), 'retry-request-retries=5', 'retry-request-delay=1ms'], async (s) => {
       await nbdsh(s.uri, 'h.pread(512, 0)');
       expect(calls()).toEqual(['open', ...Array<string>(6).fill('pread')]);
     });
   });
 
   it('retry-request-retries=0 retries nothing, open included', async () => {
-    await withServer([...disk(1, 1), 'retry-request-retries=0'], async (s) => {
+    await withStack([...disk(1, 1), 'retry-request-retries=0'], async (s) => {
       const r = await run('nbdsh', ['-u', s.uri, '-c', 'pass']);
       expect(r.status).not.toBe(0);
       await nbdsh(s.uri, `${NBDSH_EXPECT_ERROR}\nexpect_error("EIO", h.pread, 512, 0)\nh.pread(512, 0)`);
@@ -118,21 +114,21 @@ describe('requests', () => {
   });
 
   it('a fast zero refused with ENOTSUP is not retried', async () => {
-    await withServer([...disk(1, 0, 'ENOTSUP'), 'retry-request-delay=1ms'], async (s) => {
+    await withStack([...disk(1, 0, 'ENOTSUP'), 'retry-request-delay=1ms'], async (s) => {
       await nbdsh(s.uri, `${NBDSH_EXPECT_ERROR}\nexpect_error("ENOTSUP", h.zero, 512, 0, nbd.CMD_FLAG_FAST_ZERO)`);
       expect(calls()).toEqual(['open', 'zero']);
     });
   });
 
   it('each retry waits retry-request-delay, and says so with -v', async () => {
-    await withServer(['-v', ...disk(1), 'retry-request-delay=250ms'], async (s) => {
+    await withStack(['-v', ...disk(1), 'retry-request-delay=250ms'], async (s) => {
       await nbdsh(s.uri, 'h.pread(512, 0)');
       expect(s.stderr()).toMatch(/pread failed \(EIO: .*pread failed \(1\)\): retry 1 of 2 in 250ms/);
     });
   });
 
   it('a retry waiting when the connection closes gives up at once', async () => {
-    await withServer(['-v', ...disk(5), 'retry-request-delay=3600'], async (s) => {
+    await withStack(['-v', ...disk(5), 'retry-request-delay=3600'], async (s) => {
       // The read fails once and waits an hour before its retry; the client leaves meanwhile.
       await nbdsh(s.uri, `import os\nh.aio_pread(nbd.Buffer(512), 0)\nwhile not os.path.exists(${JSON.stringify(log)}) or len(open(${JSON.stringify(log)}).read().split()) < 2:\n    h.poll(100)`);
       expect(await s.stop()).toBe(0);
@@ -144,14 +140,14 @@ describe('requests', () => {
 
 describe('open', () => {
   it('a failed open is retried like a request (retry-request-open=true, the default)', async () => {
-    await withServer([...disk(0, 2), 'retry-request-delay=1ms'], async (s) => {
+    await withStack([...disk(0, 2), 'retry-request-delay=1ms'], async (s) => {
       await nbdsh(s.uri, 'h.pread(512, 0)');
       expect(calls()).toEqual(['open', 'open', 'open', 'pread']);
     });
   });
 
   it('once the retries are spent the client cannot connect', async () => {
-    await withServer([...disk(0, 3), 'retry-request-delay=1ms'], async (s) => {
+    await withStack([...disk(0, 3), 'retry-request-delay=1ms'], async (s) => {
       const r = await run('nbdsh', ['-u', s.uri, '-c', 'pass']);
       expect(r.status).not.toBe(0);
       expect(s.stderr()).toContain('open failed (3)');
@@ -160,7 +156,7 @@ describe('open', () => {
   });
 
   it('retry-request-open=false opens once', async () => {
-    await withServer([...disk(0, 1), 'retry-request-delay=1ms', 'retry-request-open=false'], async (s) => {
+    await withStack([...disk(0, 1), 'retry-request-delay=1ms', 'retry-request-open=false'], async (s) => {
       const r = await run('nbdsh', ['-u', s.uri, '-c', 'pass']);
       expect(r.status).not.toBe(0);
       await nbdsh(s.uri, 'h.pread(512, 0)');

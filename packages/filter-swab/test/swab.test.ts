@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Context, FilterHandle, Next } from '@nbdkit-ts/core';
-import { cliPath, nbdsh, NBDSH_EXPECT_ERROR, run, runOk, startServer, tempDir, type ServerProcess } from '@nbdkit-ts/testing';
+import { cliPath, nbdsh, NBDSH_EXPECT_ERROR, run, runOk, tempDir, withServer } from '@nbdkit-ts/testing';
 import swab from '../src/index.js';
 
 const FILTER = fileURLToPath(new URL('../dist/index.js', import.meta.url));
@@ -16,15 +16,6 @@ beforeAll(() => {
 });
 
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
-
-async function withServer<T>(args: readonly string[], body: (server: ServerProcess) => Promise<T>): Promise<T> {
-  const server = await startServer(args);
-  try {
-    return await body(server);
-  } finally {
-    await server.stop();
-  }
-}
 
 /** `data` with the bytes of each `word`-byte word in reverse order, computed byte by byte. */
 function reversedWords(data: Uint8Array, word: number): Buffer {

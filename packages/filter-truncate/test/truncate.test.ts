@@ -2,7 +2,7 @@ import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { cliPath, nbdsh, NBDSH_EXPECT_ERROR, run, runOk, startServer, tempDir, type ServerProcess } from '@nbdkit-ts/testing';
+import { cliPath, nbdsh, NBDSH_EXPECT_ERROR, run, runOk, type ServerProcess, tempDir, withServer } from '@nbdkit-ts/testing';
 
 const FILTER = fileURLToPath(new URL('../dist/index.js', import.meta.url));
 
@@ -21,17 +21,13 @@ beforeEach(() => writeFileSync(disk, CONTENT));
 
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-async function withServer<T>(args: readonly string[], body: (server: ServerProcess) => Promise<T>): Promise<T> {
-  const server = await startServer([`--filter=${FILTER}`, ...args]);
-  try {
-    return await body(server);
-  } finally {
-    await server.stop();
-  }
+/** The server with this test's stack in front of `args`. */
+function withStack<T>(args: readonly string[], body: (server: ServerProcess) => Promise<T>): Promise<T> {
+  return withServer([`--filter=${FILTER}`, ...args], body);
 }
 
 /** Serves `disk` through the filter with `params`. */
-const withFile = <T>(params: readonly string[], body: (server: ServerProcess) => Promise<T>) => withServer(['file', disk, ...params], body);
+const withFile = <T>(params: readonly string[], body: (server: ServerProcess) => Promise<T>) => withStack(['file', disk, ...params], body);
 
 /** A Python bytes literal of `data`. */
 const py = (data: Buffer) => `bytes.fromhex("${data.toString('hex')}")`;
@@ -167,7 +163,7 @@ assert h.pread(600, 900) == bytes(600)
 
   it('honours fast zero past the end even when the disk beneath cannot, and refuses it over the part beneath', async () => {
     const plugin = ['eval', 'get_size=echo 512', 'pread=head -c $3 /dev/zero', 'pwrite=cat >/dev/null', 'zero=exit 0'];
-    await withServer([...plugin, 'truncate=1024'], async (s) => {
+    await withStack([...plugin, 'truncate=1024'], async (s) => {
       await nbdsh(
         s.uri,
         `${NBDSH_EXPECT_ERROR}

@@ -1,7 +1,7 @@
 import { copyFileSync, mkdirSync, readFileSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { nbdsh, NBDSH_EXPECT_ERROR, run, runOk, startServer, tempDir, type ServerProcess } from '@nbdkit-ts/testing';
+import { nbdsh, NBDSH_EXPECT_ERROR, run, runOk, type ServerProcess, startServer, tempDir, withServer } from '@nbdkit-ts/testing';
 import { content, MiB, PLUGIN, requireTools, sfdisk } from './disk.js';
 
 requireTools({ nbdsh: 'libnbd-bin', nbdcopy: 'libnbd-bin', nbdinfo: 'libnbd-bin', sfdisk: 'fdisk', mke2fs: 'e2fsprogs', e2fsck: 'e2fsprogs', debugfs: 'e2fsprogs' });
@@ -10,13 +10,9 @@ let dir: string;
 beforeAll(() => (dir = tempDir()));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-async function withServer<T>(args: readonly string[], body: (server: ServerProcess) => Promise<T>): Promise<T> {
-  const server = await startServer(['-v', PLUGIN, ...args]);
-  try {
-    return await body(server);
-  } finally {
-    await server.stop();
-  }
+/** The server with this test's stack in front of `args`. */
+function withStack<T>(args: readonly string[], body: (server: ServerProcess) => Promise<T>): Promise<T> {
+  return withServer(['-v', PLUGIN, ...args], body);
 }
 
 /** A Python bytes literal of `data`. */
@@ -35,7 +31,7 @@ describe('writing to an MBR disk of two files', () => {
     writeFileSync(small, SMALL);
     writeFileSync(large, LARGE);
   });
-  const serve = <T>(body: (server: ServerProcess) => Promise<T>) => withServer([small, large], body);
+  const serve = <T>(body: (server: ServerProcess) => Promise<T>) => withStack([small, large], body);
 
   it('writes to the partitions go to the files, and another connection sees them', async () => {
     await serve((s) =>
@@ -137,7 +133,7 @@ describe('writing to a GPT disk', () => {
   it('a write that would change the backup table at the end fails with EIO', async () => {
     const file = join(dir, 'gpt-file');
     writeFileSync(file, content(4096, 3));
-    await withServer(['partition-type=gpt', file], (s) =>
+    await withStack(['partition-type=gpt', file], (s) =>
       nbdsh(
         s.uri,
         `${NBDSH_EXPECT_ERROR}
@@ -179,7 +175,7 @@ describe.each([
     writeFileSync(`${changed}.new`, content(100_000, 4));
     await runOk('debugfs', ['-w', '-R', `write ${changed}.new new.bin`, changed]);
     const args = template.map((a) => (a === 'SMALL' ? smallFile : a === 'FS' ? fs : a));
-    await withServer(args, async (s) => {
+    await withStack(args, async (s) => {
       const image = join(dir, `disk-${number}.img`);
       await runOk('nbdcopy', [s.uri, image]);
       const partition = (await sfdisk(image)).partitions.find((p) => p.node === `${image}${number}`);
@@ -223,7 +219,7 @@ describe.skipIf(process.getuid?.() !== 0)('a file that cannot be written', () =>
   });
 
   it('without -r, refuses the client with a message naming the file and suggesting -r', async () => {
-    await withServer([immutable], async (s) => {
+    await withStack([immutable], async (s) => {
       expect((await run('nbdinfo', [s.uri])).status).not.toBe(0);
       expect(s.stderr()).toContain(`${immutable}: cannot open for writing (serve the disk read-only with -r?)`);
     });

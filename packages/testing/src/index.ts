@@ -5,7 +5,7 @@
  * @packageDocumentation
  */
 export { NBDSH_EXPECT_ERROR, nbdsh, run, runOk, type NbdshOptions, type RunOptions, type RunResult } from './run.js';
-export { cliPath, startServer, tempDir, type ServerProcess, type StartOptions } from './server-process.js';
+export { cliPath, startServer, tempDir, withServer, type ServerProcess, type StartOptions } from './server-process.js';
 export { FAULT_FILTER, MEMORY_PLUGIN } from './layers.js';
 export { missingTools, TEST_PATH, TEST_TOOLS } from './tools.js';
 export { seededRandom } from './seeded-random.js';

@@ -48,6 +48,19 @@ export interface StartOptions {
   readonly fds?: readonly number[];
 }
 
+/**
+ * Starts the server as {@link startServer} does, runs `body` with it, and
+ * stops it however `body` ends; resolves with what `body` resolves with.
+ */
+export async function withServer<T>(args: readonly string[], body: (server: ServerProcess) => Promise<T>, options: StartOptions = {}): Promise<T> {
+  const server = await startServer(args, options);
+  try {
+    return await body(server);
+  } finally {
+    await server.stop();
+  }
+}
+
 /** Makes a fresh temporary directory; remove it with `rmSync(dir, { recursive: true })`. */
 export function tempDir(prefix = 'nbdkit-ts-test-'): string {
   return mkdtempSync(join(tmpdir(), prefix));
