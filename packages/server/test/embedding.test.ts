@@ -1,4 +1,4 @@
-import { rmSync } from 'node:fs';
+import { rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { API_VERSION, defineFilter, definePlugin, errorCode, nbdError, type Next } from '@nbdkit-ts/core';
@@ -171,11 +171,21 @@ while h.aio_in_flight() > 0:
 
   it('serialize-connections makes a second client wait for the first, and drops multi-conn', async () => {
     const { def, calls } = memoryPlugin({ concurrency: 'serialize-connections', multiConn: true });
-    const uri = await serve(await createServer({ plugin: def }));
+    const server = await createServer({ plugin: def });
+    const uri = await serve(server);
     const info = JSON.parse((await run('nbdinfo', ['--json', uri])).stdout) as { exports: { can_multi_conn: boolean }[] };
     expect(info.exports[0]?.can_multi_conn).toBe(false);
     calls.events.length = 0;
-    await Promise.all([nbdsh(uri, 'import time\ntime.sleep(0.3)\nh.pread(1, 0)'), nbdsh(uri, 'import time\ntime.sleep(0.3)\nh.pread(1, 0)')]);
+    // The first client holds its connection until the file `release` exists;
+    // the second connects while it does, and must wait for it to leave.
+    const release = join(tempDir(), 'release');
+    const first = nbdsh(uri, `import os, time\nh.pread(1, 0)\nwhile not os.path.exists("${release}"):\n    time.sleep(0.01)`);
+    await expect.poll(() => calls.events.includes('open ')).toBe(true);
+    const second = nbdsh(uri, 'h.pread(1, 0)');
+    await expect.poll(() => server.slotsInUse).toBe(2);
+    expect(calls.events.filter((e) => e.startsWith('open'))).toEqual(['open ']);
+    writeFileSync(release, '');
+    await Promise.all([first, second]);
     const opens = calls.events.filter((e) => e.startsWith('open') || e === 'close');
     expect(opens).toEqual(['open ', 'close', 'open ', 'close']);
   });

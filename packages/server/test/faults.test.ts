@@ -75,7 +75,7 @@ assert h.pread(10, ${at(20)}) == b"still here"
 
 describe('SIGTERM', () => {
   it('stops within --shutdown-timeout when a request never completes and a client does not read', async () => {
-    const server = await startServer(['--shutdown-timeout=1', FAULT]);
+    const server = await startServer(['--shutdown-timeout=1', '-v', FAULT]);
     const hung = await openExport(server.socket);
     hung.sendRequest(NBD_CMD_READ, 1n, BigInt(FAULTS.HANG * BLOCK), 512);
     hung.sendRequest(NBD_CMD_READ, 2n, 0n, 512);
@@ -83,7 +83,8 @@ describe('SIGTERM', () => {
     const deaf = await openExport(server.socket);
     deaf.socket.pause();
     for (let i = 0; i < 64; i++) deaf.sendRequest(NBD_CMD_READ, BigInt(i), 0n, 1024 * 1024);
-    await new Promise((r) => setTimeout(r, 300));
+    // A 1 MiB reply is more than the socket holds: the server waits on the deaf client.
+    await expect.poll(() => server.stderr()).toMatch(/whole-disk read 1\b/);
     expect(await server.stop('SIGTERM')).toBe(0);
     expect(server.stderr()).toMatch(/shutdown: not done within 1 s \(--shutdown-timeout\); dropping 1 connection/);
     hung.close();

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { keepsSocket, nextPhase, type EndCause, type Phase } from '../src/connection/phase.js';
-import { Admission } from '../src/connection/admission.js';
+import { Admission } from '../src/limits/admission.js';
 
 const PHASES: readonly Phase[] = ['handshake', 'transmission', 'draining', 'closed'];
 const CAUSES: readonly EndCause[] = ['disconnect', 'no-export', 'client-gone', 'protocol-error', 'handshake-timeout', 'shutdown', 'killed', 'failure'];

@@ -1,4 +1,4 @@
-import type { TlsMode, TlsOptions } from '../connection/tls.js';
+import type { TlsMode, TlsOptions } from '../tls/load-tls.js';
 
 /** The command line, parsed. */
 export interface CliArgs {

@@ -1,6 +1,6 @@
 import { dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { defaultCertificateDirs } from '../connection/tls.js';
+import { defaultCertificateDirs } from '../tls/load-tls.js';
 
 /** nbdkit's names for Node's CPU architectures, where they differ. */
 const CPU: Readonly<Record<string, string>> = { x64: 'x86_64', arm64: 'aarch64', ia32: 'i686', ppc64: 'powerpc64le' };

@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { errorMessage } from '@nbdkit-ts/core';
 import { loadLayer } from '../loader/load-layer.js';
-import { TlsConfigError } from '../connection/tls.js';
+import { TlsConfigError } from '../tls/load-tls.js';
 import { LayerNotFound } from '../loader/resolve.js';
 import { createServer, type ListenAddress, type ListenTarget, type NbdServer } from '../server.js';
 import { UnknownParameter } from '../stack/params.js';

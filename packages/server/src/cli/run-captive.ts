@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import type { TlsMode } from '../connection/tls.js';
+import type { TlsMode } from '../tls/load-tls.js';
 import type { ListenAddress } from '../server.js';
 
 /**

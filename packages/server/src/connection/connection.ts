@@ -7,12 +7,12 @@ import { keepsSocket, nextPhase, type EndCause, type Phase } from './phase.js';
 import { ProtocolError, RequestParser, type Request } from '../protocol/requests.js';
 import { Scope } from '../stack/scope.js';
 import { DeadlineCalls, withDeadline } from '../stack/deadline.js';
-import { BufferAccount, type Charge } from './byte-budget.js';
+import { BufferAccount, type Charge } from '../limits/byte-budget.js';
 import { checkClientFlags, negotiate, type Negotiated } from './negotiate.js';
 import { ReplyWriter } from './reply-writer.js';
-import type { ServerState } from './server-state.js';
-import { startTls } from './tls.js';
-import { POOL_FROM, ReceiveBuffer } from './buffers.js';
+import type { ServerState } from '../server-state.js';
+import { startTls } from '../tls/start-tls.js';
+import { POOL_FROM, ReceiveBuffer } from '../limits/buffer-pool.js';
 import { readInPlace } from './reads-in-place.js';
 import { runRequest } from './transmission.js';
 

@@ -47,7 +47,7 @@ import { ProtocolError } from '../protocol/requests.js';
 import type { LayerContext } from '../stack/layer-context.js';
 import type { Scope } from '../stack/scope.js';
 import { withDeadline } from '../stack/deadline.js';
-import type { ServerState } from './server-state.js';
+import type { ServerState } from '../server-state.js';
 
 /** What the handshake needs from the connection that owns the socket. */
 export interface HandshakeIO {

@@ -31,7 +31,7 @@ import {
 } from '../protocol/replies.js';
 import type { Request } from '../protocol/requests.js';
 import type { Negotiated } from './negotiate.js';
-import { isRecycled, type BufferPool } from './buffers.js';
+import { isRecycled, type BufferPool } from '../limits/buffer-pool.js';
 import type { ReplyWriter } from './reply-writer.js';
 
 const KNOWN_FLAGS = NBD_CMD_FLAG_FUA | NBD_CMD_FLAG_NO_HOLE | NBD_CMD_FLAG_DF | NBD_CMD_FLAG_REQ_ONE | NBD_CMD_FLAG_FAST_ZERO;

@@ -56,7 +56,7 @@ export function checkLayer(kind: LayerKind, value: unknown, source: string): Plu
 }
 
 /** The hooks a layer may define: each must be a function when present. */
-const HOOKS = ['config', 'configComplete', 'ready', 'preconnect', 'listExports', 'defaultExport', 'open', 'cleanup'] as const;
+const HOOKS = ['config', 'configComplete', 'dumpPlugin', 'ready', 'preconnect', 'listExports', 'defaultExport', 'open', 'cleanup'] as const;
 
 /** Checks the optional fields of a layer; throws naming the field and what it should be. */
 function checkFields(def: Record<string, unknown>, what: string): void {

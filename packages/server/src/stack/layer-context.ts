@@ -3,6 +3,7 @@ import {
   Flag,
   errnoCodeOf,
   errorCode,
+  isPromise,
   nbdError,
   type Capabilities,
   type Flags,
@@ -79,68 +80,46 @@ export class LayerContext implements Next {
   }
 
   pread(buf: Uint8Array, offset: bigint, flags: Flags): MaybePromise<void> {
-    try {
-      return this.settle('pread', this.preadCall(buf, offset, flags));
-    } catch (e) {
-      throw this.fault('pread', e);
-    }
+    return this.guard('pread', () => this.preadCall(buf, offset, flags));
   }
 
   pwrite(buf: Uint8Array, offset: bigint, flags: Flags): MaybePromise<void> {
-    try {
-      return this.settle('pwrite', this.pwriteCall(buf, offset, flags));
-    } catch (e) {
-      throw this.fault('pwrite', e);
-    }
+    return this.guard('pwrite', () => this.pwriteCall(buf, offset, flags));
   }
 
   flush(flags: Flags): MaybePromise<void> {
-    try {
-      return this.settle('flush', this.flushCall(flags));
-    } catch (e) {
-      throw this.fault('flush', e);
-    }
+    return this.guard('flush', () => this.flushCall(flags));
   }
 
   trim(count: number, offset: bigint, flags: Flags): MaybePromise<void> {
-    try {
-      return this.settle('trim', this.trimCall(count, offset, flags));
-    } catch (e) {
-      throw this.fault('trim', e);
-    }
+    return this.guard('trim', () => this.trimCall(count, offset, flags));
   }
 
   zero(count: number, offset: bigint, flags: Flags): MaybePromise<void> {
-    try {
-      return this.settle('zero', this.zeroCall(count, offset, flags));
-    } catch (e) {
-      throw this.fault('zero', e);
-    }
+    return this.guard('zero', () => this.zeroCall(count, offset, flags));
   }
 
   extents(count: number, offset: bigint, flags: Flags, extents: ExtentList): MaybePromise<void> {
-    try {
-      return this.settle('extents', this.extentsCall(count, offset, flags, extents));
-    } catch (e) {
-      throw this.fault('extents', e);
-    }
+    return this.guard('extents', () => this.extentsCall(count, offset, flags, extents));
   }
 
   cache(count: number, offset: bigint, flags: Flags): MaybePromise<void> {
-    try {
-      return this.settle('cache', this.cacheCall(count, offset, flags));
-    } catch (e) {
-      throw this.fault('cache', e);
-    }
+    return this.guard('cache', () => this.cacheCall(count, offset, flags));
   }
 
   /**
-   * What a call returned: a promise whose rejection goes through
-   * {@link fault}, or undefined for anything that is not a promise (a layer
-   * returning a value from a void call is not waited for).
+   * Runs one data call: what it throws, and what its promise rejects with,
+   * goes through {@link fault}. Anything but a promise gives undefined (a
+   * layer returning a value from a void call is not waited for).
    */
-  private settle(call: string, r: MaybePromise<void>): MaybePromise<void> {
-    if (r === undefined || typeof (r as { then?: unknown } | null)?.then !== 'function') return undefined;
+  private guard(call: string, run: () => MaybePromise<void>): MaybePromise<void> {
+    let r: MaybePromise<void>;
+    try {
+      r = run();
+    } catch (e) {
+      throw this.fault(call, e);
+    }
+    if (!isPromise(r)) return undefined;
     return Promise.resolve(r).then(undefined, (e: unknown) => {
       throw this.fault(call, e);
     });

@@ -17,6 +17,7 @@ export default definePlugin(() => {
       if (exportName === 'open-throws') throw new Error('cannot open today');
       if (exportName === 'open-hangs') return new Promise(() => {});
       if (exportName === 'open-null') return null;
+      let wholeReads = 0;
       return {
         capabilities() {
           if (exportName === 'bad-caps') return { size: 'big', canWrite: 'yes' };
@@ -32,6 +33,7 @@ export default definePlugin(() => {
           if (block === FAULTS.REJECT_UNDEFINED) return Promise.reject(undefined);
           if (block === FAULTS.HANG) return new Promise(() => {});
           if (block === FAULTS.FLOATING_REJECTION) void Promise.reject(new Error('nobody waits for me'));
+          if (buf.length === SIZE) log.debug(`whole-disk read ${++wholeReads}`);
           data.copy(buf, 0, Number(offset), Number(offset) + buf.length);
           return undefined;
         },

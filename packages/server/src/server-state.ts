@@ -1,9 +1,9 @@
 import type { Logger, Mutex } from '@nbdkit-ts/core';
-import type { Stack } from '../stack/stack.js';
-import type { Limits } from './limits.js';
-import type { BufferPool } from './buffers.js';
-import type { ByteBudget } from './byte-budget.js';
-import type { TlsSetup } from './tls.js';
+import type { Stack } from './stack/stack.js';
+import type { Limits } from './limits/limits.js';
+import type { BufferPool } from './limits/buffer-pool.js';
+import type { ByteBudget } from './limits/byte-budget.js';
+import type { TlsSetup } from './tls/load-tls.js';
 
 /** What every connection needs from the server it belongs to: the server's state shared by its connections. */
 export interface ServerState {
