@@ -5,7 +5,20 @@
  * packages: read {@link errorCode} instead.
  */
 
-/** The errno names the server knows how to map to NBD errors. Others map to EINVAL. */
+/**
+ * Errno names offered for {@link nbdError} and {@link NbdkitError}; any other
+ * errno-style name may be passed as well. The server maps a code to an NBD
+ * error in one table: EPERM and EROFS to NBD_EPERM; EIO and ETIMEDOUT to
+ * NBD_EIO; ENOMEM to NBD_ENOMEM; ENOSPC, EDQUOT and EFBIG to NBD_ENOSPC;
+ * ESHUTDOWN to NBD_ESHUTDOWN; ENOTSUP and EOPNOTSUPP to NBD_ENOTSUP on a
+ * FAST_ZERO request and to NBD_EINVAL otherwise; EOVERFLOW to NBD_EOVERFLOW
+ * on a read with DF and to NBD_EINVAL otherwise. Every other code maps to
+ * NBD_EINVAL, including EINVAL, ENODEV, EAGAIN, ECONNRESET, ENOENT and
+ * EACCES from this list. A thrown value without an errno-style code counts
+ * as EIO. When opening an export fails in the handshake, EPERM and EACCES
+ * refuse the option with NBD_REP_ERR_POLICY, any other code with
+ * NBD_REP_ERR_UNKNOWN.
+ */
 export type ErrnoCode =
   | 'EPERM'
   | 'EROFS'

@@ -24,9 +24,20 @@ export interface Next extends DataMethods {
 
 /** How to open a context with {@link Backend.open}. */
 export interface OpenOptions {
-  /** Open read-only. Defaults to the connection's read-only state, or outside a connection to the server's (`-r`). */
+  /**
+   * Open read-only. Defaults to the read-only state of the scope the context
+   * opens in, which is the server's (`-r`): the connection's scope, or with
+   * `shared` the server's shared scope. It is not taken from the context
+   * whose backend is called: a filter context opened read-only passes nothing
+   * on here ({@link Context.openNext} defaults to its own context's state).
+   */
   readonly readonly?: boolean;
-  /** The export name to open. Defaults to the connection's export name, or '' outside a connection. */
+  /**
+   * The export name to open. Defaults to the export name of the connection
+   * (after default-export resolution); with `shared`, or on a backend outside
+   * any connection, to ''. Like `readonly`, it is not taken from the context
+   * whose backend is called.
+   */
   readonly exportName?: string;
   /**
    * A shared context: not tied to any connection, it may be opened outside one
