@@ -43,9 +43,10 @@ export interface Capabilities {
   readonly canCache: Support;
   /**
    * What the export is, in words, for clients that ask (NBD_INFO_DESCRIPTION).
-   * Left out: the description listExports gives the export, if any.
+   * Left out: the description listExports gives the export, if any; set to
+   * undefined by a filter: none, whatever the layers beneath say.
    */
-  readonly description?: string;
+  readonly description?: string | undefined;
   /** Block size constraints, or undefined when the layer has none. */
   readonly blockSize: BlockSize | undefined;
 }

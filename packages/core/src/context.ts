@@ -5,7 +5,7 @@ import type { Backend, Next, OpenOptions } from './next.js';
 export interface ConnectionInfo {
   /** The export name the client asked for (after default-export resolution). */
   readonly exportName: string;
-  /** Whether the connection is read-only (`-r`, or a layer said it cannot write). */
+  /** Whether this context is opened read-only: `-r`, or the layer that opened it asked for `readonly: true`. */
   readonly readonly: boolean;
   /** Whether the connection runs over TLS. */
   readonly tls: boolean;

@@ -30,7 +30,7 @@ export type ValueExpr =
   /** `EXPR*N`. */
   | { readonly kind: 'repeat'; readonly pos: number; readonly expr: ValueExpr; readonly count: bigint }
   /** `EXPR[START:END]`, either bound left out. */
-  | { readonly kind: 'slice'; readonly pos: number; readonly expr: ValueExpr; readonly start?: bigint; readonly end?: bigint }
+  | { readonly kind: 'slice'; readonly pos: number; readonly expr: ValueExpr; readonly start: bigint | undefined; readonly end: bigint | undefined }
   /** `\NAME`. */
   | { readonly kind: 'name'; readonly pos: number; readonly name: string }
   /** `$VAR`. */

@@ -22,52 +22,52 @@ export interface ServerOptions {
   /** The plugin: a definition, or a name or path to resolve (`file`, `./my-plugin.js`). */
   readonly plugin: PluginDefinition | string;
   /** Filters, outermost first: definitions, or names or paths to resolve. */
-  readonly filters?: readonly (FilterDefinition | string)[];
+  readonly filters?: readonly (FilterDefinition | string)[] | undefined;
   /** Parameters as on the command line: `key=value`, or bare words for the plugin's magic key. */
-  readonly params?: readonly string[];
+  readonly params?: readonly string[] | undefined;
   /** Serve every export read-only (`-r`). */
-  readonly readonly?: boolean;
+  readonly readonly?: boolean | undefined;
   /** Log debug messages (`-v`). */
-  readonly verbose?: boolean;
+  readonly verbose?: boolean | undefined;
   /** Debug flags, `LAYER.FLAG=N` (`-D`). */
-  readonly debugFlags?: readonly string[];
+  readonly debugFlags?: readonly string[] | undefined;
   /** Where log lines go; stderr by default. */
-  readonly logSink?: LogSink;
+  readonly logSink?: LogSink | undefined;
   /** Folders to resolve layer names from, instead of the default search path. */
-  readonly searchPath?: Iterable<string>;
+  readonly searchPath?: Iterable<string> | undefined;
   /** TLS (`--tls`, `--tls-certificates`, `--tls-verify-peer`, `--tls-psk`); off by default. */
-  readonly tls?: TlsOptions;
+  readonly tls?: TlsOptions | undefined;
   /** Seconds a client may take in the handshake, the layers' answers not counted (`--handshake-timeout`, default 5; 0: no limit). */
-  readonly handshakeTimeout?: number;
+  readonly handshakeTimeout?: number | undefined;
   /** Seconds a call into the stack may take before its request fails with EIO (`--request-timeout`; default: no limit). */
-  readonly requestTimeout?: number;
+  readonly requestTimeout?: number | undefined;
   /** Seconds close() waits for requests in flight and cleanup before dropping them (`--shutdown-timeout`, default 10). */
-  readonly shutdownTimeout?: number;
+  readonly shutdownTimeout?: number | undefined;
   /**
    * Called when a layer asks the server to shut down (Host.shutdown); the
    * `nbdkit-ts` command stops as on SIGTERM. Default: the server closes.
    */
-  readonly onShutdownRequest?: () => void;
+  readonly onShutdownRequest?: (() => void) | undefined;
   /**
    * The handshake flags to advertise, as a mask of fixed newstyle (1) and no
    * zeroes (2) (`--mask-handshake`; default both): 0 makes the server look
    * like an old one, for testing clients.
    */
-  readonly handshakeFlagsMask?: number;
+  readonly handshakeFlagsMask?: number | undefined;
   /** Whether clients may negotiate structured replies (default true; `--no-sr`: false, as for an old server). */
-  readonly structuredReplies?: boolean;
+  readonly structuredReplies?: boolean | undefined;
   /** Connections served at once (`--max-connections`, default 1024); more are refused. */
-  readonly maxConnections?: number;
+  readonly maxConnections?: number | undefined;
   /**
    * Requests of one connection handed to the stack at once (`-t`, nbdkit's
    * threads per connection; default 256); the connection reads the next ones
    * as these finish.
    */
-  readonly maxRequestsInFlight?: number;
+  readonly maxRequestsInFlight?: number | undefined;
   /** Bytes of request payload and read data held for the whole server (default 256 MiB, at least 64 MiB). */
-  readonly maxBuffer?: number;
+  readonly maxBuffer?: number | undefined;
   /** Bytes of request payload and read data held for one connection (default 128 MiB, at least 65 MiB). */
-  readonly maxConnectionBuffer?: number;
+  readonly maxConnectionBuffer?: number | undefined;
 }
 
 /** Checks the limits given to createServer; throws naming the option. */

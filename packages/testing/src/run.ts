@@ -16,9 +16,9 @@ export interface RunResult {
 /** Options for {@link run}. */
 export interface RunOptions {
   /** Written to the command's stdin, which is then closed (default: nothing). */
-  readonly input?: string | Buffer;
+  readonly input?: string | Buffer | undefined;
   /** Added to the test's environment (or, with `inheritEnv: false`, the whole environment besides PATH). */
-  readonly env?: NodeJS.ProcessEnv;
+  readonly env?: NodeJS.ProcessEnv | undefined;
   /** Start from the test's environment (default true). */
   readonly inheritEnv?: boolean;
   /** Working directory of the command (default: the test's). */

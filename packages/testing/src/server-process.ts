@@ -39,7 +39,7 @@ export interface ServerProcess {
 /** Options for {@link startServer}. */
 export interface StartOptions {
   /** Added to the test's environment. */
-  readonly env?: NodeJS.ProcessEnv;
+  readonly env?: NodeJS.ProcessEnv | undefined;
   /** Working directory of the server (default: the test's). */
   readonly cwd?: string;
   /** How long to wait for the socket (default 15 s). */

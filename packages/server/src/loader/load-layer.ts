@@ -9,7 +9,7 @@ export interface LoadedModule {
   readonly def: Plugin | Filter;
   readonly source: string;
   /** The version of the package that holds the module, else the one the layer declares. */
-  readonly version?: string;
+  readonly version: string | undefined;
 }
 
 /**

@@ -12,7 +12,7 @@ export interface LogOptions {
   /** `-v`: show debug messages. */
   readonly verbose: boolean;
   /** Where lines go; stderr by default. */
-  readonly sink?: LogSink;
+  readonly sink?: LogSink | undefined;
 }
 
 /** A logger whose lines start with `nbdkit-ts: PREFIX:`. */
