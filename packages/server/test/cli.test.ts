@@ -97,7 +97,7 @@ describe('the nbdkit-ts command line', () => {
     expect(r.stdout).toContain(`export-size: ${4 * 1024 * 1024}`);
     const bad = await nbdkitTs(['--mask-handshake=fixed', 'file', image]);
     expect(bad.status).toBe(1);
-    expect(bad.stderr).toContain('--mask-handshake=fixed: not a number');
+    expect(bad.stderr).toContain('--mask-handshake=fixed: expected a whole number from 0 to 65535');
   });
 
   it('in the background, keeps the descriptors it inherited (fd=)', async () => {
@@ -224,7 +224,7 @@ describe('the nbdkit-ts command line', () => {
     const cases: [string[], RegExp][] = [
       [[], /no plugin given/],
       [['--bogus', 'file', image], /unknown option --bogus/],
-      [['-p', 'x', 'file', image], /-p x: not a port number/],
+      [['-p', 'x', 'file', image], /--port=x: expected a whole number from 0 to 65535/],
       [['-U', '/tmp/a', '-p', '1', 'file', image], /-U and -p cannot be used together/],
       [['-f', '-U', '-', 'file', image, 'nosuchkey=1'], /unknown parameter "nosuchkey"\n\s+plugin file: file \(magic\)/],
       [['-f', '-U', '-', 'file'], /file: one of file=, dir=/],
@@ -237,7 +237,7 @@ describe('the nbdkit-ts command line', () => {
       [['-f', '-U', '-', '--handshake-timeout=soon', 'file', image], /--handshake-timeout=soon: not a number of seconds/],
       [['-f', '-U', '-', '--request-timeout=-1', 'file', image], /--request-timeout=-1: not a number of seconds/],
       [['-f', '-U', '-', '--shutdown-timeout', '1s', 'file', image], /--shutdown-timeout=1s: not a number of seconds/],
-      [['-f', '-U', '-', '--max-connections=0', 'file', image], /--max-connections=0: not a whole number of at least 1/],
+      [['-f', '-U', '-', '--max-connections=0', 'file', image], /--max-connections=0: expected a whole number from 1 to 9007199254740991/],
     ];
     for (const [args, message] of cases) {
       const r = await nbdkitTs(args);

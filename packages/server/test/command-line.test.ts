@@ -38,9 +38,9 @@ describe('parseArgs', () => {
     [['-s', '--run', 'true', 'null'], '-s and --run cannot be used together'],
     [['--dump-plugin', '--stdin', 'null'], '-s and --dump-plugin cannot be used together'],
     [['--tls=maybe', 'null'], '--tls=maybe: expected off, on or require'],
-    [['--max-connections=0', 'null'], '--max-connections=0: not a whole number of at least 1'],
-    [['-t', '0', 'null'], '-t 0: not a whole number of at least 1'],
-    [['--threads=many', 'null'], '-t many: not a whole number of at least 1'],
+    [['--max-connections=0', 'null'], '--max-connections=0: expected a whole number from 1 to 9007199254740991'],
+    [['-t', '0', 'null'], '--threads=0: expected a whole number from 1 to 9007199254740991'],
+    [['--threads=many', 'null'], '--threads=many: expected a whole number from 1 to 9007199254740991'],
     [['--request-timeout=soon', 'null'], '--request-timeout=soon: not a number of seconds'],
   ])('%j is refused: %s', (argv, message) => {
     expect(() => parseArgs(argv)).toThrow(UsageError);

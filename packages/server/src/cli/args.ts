@@ -1,4 +1,8 @@
+import { errorMessage, parseInteger } from '@nbdkit-ts/core';
 import type { TlsMode, TlsOptions } from '../tls/load-tls.js';
+
+/** The largest count an option takes (connections, requests in flight). */
+const MAX_COUNT = Number.MAX_SAFE_INTEGER;
 
 /** The command line, parsed. */
 export interface CliArgs {
@@ -145,12 +149,17 @@ export function parseArgs(argv: readonly string[]): CliArgs {
     return v?.[0];
   };
   const flag = (long: string) => values.has(long);
-  const portText = one('port');
-  let port: number | undefined;
-  if (portText !== undefined) {
-    port = Number(portText);
-    if (!/^\d+$/.test(portText) || port > 65535) throw new UsageError(`-p ${portText}: not a port number (0-65535)`);
-  }
+  /** An option's whole number, checked by core's parser; the error names the option. */
+  const integer = (long: string, min: number, max: number): number | undefined => {
+    const text = one(long);
+    if (text === undefined) return undefined;
+    try {
+      return parseInteger(`--${long}`, text, min, max);
+    } catch (e) {
+      throw new UsageError(errorMessage(e));
+    }
+  };
+  const port = integer('port', 0, 65535);
   const unixSocket = one('unix');
   if (unixSocket !== undefined && port !== undefined) throw new UsageError('-U and -p cannot be used together');
   const run = one('run');
@@ -173,12 +182,9 @@ export function parseArgs(argv: readonly string[]): CliArgs {
     if (!/^\d+(\.\d+)?$/.test(text)) throw new UsageError(`--${long}=${text}: not a number of seconds`);
     return Number(text);
   };
-  const maskText = one('mask-handshake');
-  if (maskText !== undefined && !/^(\d+|0x[\da-f]+)$/i.test(maskText)) throw new UsageError(`--mask-handshake=${maskText}: not a number (decimal, or hexadecimal with 0x)`);
-  const maxText = one('max-connections');
-  if (maxText !== undefined && (!/^\d+$/.test(maxText) || Number(maxText) < 1)) throw new UsageError(`--max-connections=${maxText}: not a whole number of at least 1`);
-  const threadsText = one('threads');
-  if (threadsText !== undefined && (!/^\d+$/.test(threadsText) || Number(threadsText) < 1)) throw new UsageError(`-t ${threadsText}: not a whole number of at least 1`);
+  const handshakeFlagsMask = integer('mask-handshake', 0, 0xffff);
+  const maxConnections = integer('max-connections', 1, MAX_COUNT);
+  const threads = integer('threads', 1, MAX_COUNT);
   const tlsText = one('tls') ?? 'off';
   if (!['off', 'on', 'require'].includes(tlsText)) throw new UsageError(`--tls=${tlsText}: expected off, on or require`);
   const certificates = one('tls-certificates');
@@ -213,10 +219,10 @@ export function parseArgs(argv: readonly string[]): CliArgs {
     handshakeTimeout: seconds('handshake-timeout'),
     requestTimeout: seconds('request-timeout'),
     shutdownTimeout: seconds('shutdown-timeout'),
-    maxConnections: maxText === undefined ? undefined : Number(maxText),
-    threads: threadsText === undefined ? undefined : Number(threadsText),
+    maxConnections,
+    threads,
     list: flag('list'),
     noStructuredReplies: flag('no-sr'),
-    handshakeFlagsMask: maskText === undefined ? undefined : Number(maskText),
+    handshakeFlagsMask,
   };
 }
