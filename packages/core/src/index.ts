@@ -24,4 +24,5 @@ export { Semaphore } from './semaphore.js';
 export type { Backend, ClientInfo, ExportInfo, Next, OpenOptions } from './next.js';
 export { countToBigint, MAX_U32, MAX_U64, toCount, toSafeNumber } from './convert.js';
 export { isErrnoName, MAX_DELAY_MS, parseBool, parseDelay, parseErrnoName, parseInteger, parseSize, type ParamSpec } from './params.js';
+export { readSecret } from './secret.js';
 export type { Plugin } from './plugin.js';
