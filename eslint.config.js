@@ -14,4 +14,10 @@ export default tseslint.config(
       '@typescript-eslint/require-await': 'off',
     },
   },
+  {
+    // The test layers written in JavaScript are type-checked (checkJs), and TypeScript knows
+    // Node's globals (Buffer, setTimeout): it reports an undefined name, as for TypeScript files.
+    files: ['packages/*/test/**/*.js'],
+    rules: { 'no-undef': 'off' },
+  },
 );

@@ -7,8 +7,15 @@ import { appendFileSync } from 'node:fs';
 import { defineFilter } from '@nbdkit-ts/core';
 
 export default defineFilter(() => {
+  /** @type {string | undefined} */
   let file;
-  const log = (call, offset, count) => appendFileSync(file, `${call} ${offset} ${count}\n`);
+  /**
+   * Appends the line of one call (once configComplete checked that count-file= was given).
+   * @param {string} call
+   * @param {bigint | number} offset
+   * @param {number} count
+   */
+  const log = (call, offset, count) => appendFileSync(/** @type {string} */ (file), `${call} ${offset} ${count}\n`);
   return {
     apiVersion: 1,
     name: 'count-calls',

@@ -1,7 +1,7 @@
-import { defineFilter, type FilterHandle } from '@nbdkit-ts/core';
+import { defineFilter, seededRandom, type FilterHandle } from '@nbdkit-ts/core';
 import { injectingHandle } from './handle.js';
 import { Injector } from './injector.js';
-import { Random, randomSeed } from './random.js';
+import { randomSeed } from './random.js';
 import { Settings } from './settings.js';
 
 /**
@@ -22,9 +22,9 @@ export default defineFilter<FilterHandle>(() => {
       settings.config(key, value);
     },
     ready(_backend, host) {
-      const random = new Random(settings.seed ?? randomSeed());
-      host.log.debug(`random seed ${random.seed} (repeat this run with error-seed=${random.seed})`);
-      injector = new Injector(settings, random, host.log);
+      const seed = settings.seed ?? randomSeed();
+      host.log.debug(`random seed ${seed} (repeat this run with error-seed=${seed})`);
+      injector = new Injector(settings, seededRandom(seed), host.log);
     },
     async open(context) {
       await context.openNext();

@@ -1,6 +1,5 @@
 import { existsSync } from 'node:fs';
 import { DATA_METHODS, nbdError, type Logger } from '@nbdkit-ts/core';
-import type { Random } from './random.js';
 import type { Injection, Method, Settings } from './settings.js';
 
 /** Decides, call by call, whether to fail; one per server, shared by its connections. */
@@ -9,7 +8,8 @@ export class Injector {
 
   constructor(
     settings: Settings,
-    private readonly random: Random,
+    /** The seeded generator of the random choices: numbers in [0, 1). */
+    private readonly random: () => number,
     private readonly log: Logger,
   ) {
     this.injections = new Map(DATA_METHODS.map((m) => [m, settings.injection(m)]));
@@ -29,7 +29,7 @@ export class Injector {
     const i = this.injections.get(method);
     if (i === undefined || i.rate <= 0) return;
     if (i.file !== undefined && !existsSync(i.file)) return;
-    if (i.rate < 1 && this.random.next() >= i.rate) return;
+    if (i.rate < 1 && this.random() >= i.rate) return;
     this.log.error(`injecting ${i.error} into ${method}`);
     throw nbdError(i.error, `injected ${i.error} into ${method}`);
   }

@@ -1,10 +1,7 @@
 import { rmSync, unlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { NBDSH_EXPECT_ERROR, cliPath, nbdsh, run, startServer, tempDir, type ServerProcess } from '@nbdkit-ts/testing';
-
-const MEMORY = fileURLToPath(new URL('./memory-plugin.js', import.meta.url));
+import { MEMORY_PLUGIN, NBDSH_EXPECT_ERROR, cliPath, nbdsh, run, startServer, tempDir, type ServerProcess } from '@nbdkit-ts/testing';
 
 /** Python run under nbdsh before each script: expect_error(errno.EIO, h.pread, 512, 0). */
 const PRELUDE = `
@@ -39,7 +36,7 @@ describe('filter-error', () => {
   let dir: string;
   const servers: ServerProcess[] = [];
   const serve = async (params: string[], cwd?: string) => {
-    const s = await startServer(['--filter=error', MEMORY, ...params], cwd === undefined ? {} : { cwd });
+    const s = await startServer(['--filter=error', MEMORY_PLUGIN, ...params], cwd === undefined ? {} : { cwd });
     servers.push(s);
     return s;
   };
@@ -132,7 +129,7 @@ print(out)
   });
 
   it('--help lists every key', async () => {
-    const { stdout } = await run(process.execPath, [cliPath(), '--filter=error', MEMORY, '--help']);
+    const { stdout } = await run(process.execPath, [cliPath(), '--filter=error', MEMORY_PLUGIN, '--help']);
     for (const m of ['', ...METHODS.map((k) => `-${k}`)]) {
       for (const suffix of ['', '-rate', '-file']) expect(stdout).toContain(`error${m}${suffix}`);
     }
@@ -154,7 +151,7 @@ print(out)
     ['error-flush-rate=x', 'error-flush-rate=x: expected a rate'],
     ['error-write-rate=1', 'unknown parameter "error-write-rate"'],
   ])('%s is refused: %s', async (param, message) => {
-    const r = await run(process.execPath, [cliPath(), '-f', '-U', join(dir, 'never.sock'), '--filter=error', MEMORY, param]);
+    const r = await run(process.execPath, [cliPath(), '-f', '-U', join(dir, 'never.sock'), '--filter=error', MEMORY_PLUGIN, param]);
     expect(r.status).toBe(1);
     expect(r.stderr).toContain(message);
   });

@@ -6,9 +6,11 @@
  */
 import { writeFileSync } from 'node:fs';
 import { setImmediate as turn } from 'node:timers/promises';
-import { API_VERSION, DATA_METHODS, defineFilter } from '@nbdkit-ts/core';
+import { API_VERSION, defineFilter } from '@nbdkit-ts/core';
+/** @import { MaybePromise } from '@nbdkit-ts/core' */
 
 export default defineFilter(() => {
+  /** @type {string | undefined} */
   let file;
   let inFlight = 0;
   let most = 0;
@@ -25,19 +27,34 @@ export default defineFilter(() => {
     },
     async open(context) {
       const next = await context.openNext();
+      const path = /** @type {string} */ (file); // configComplete checked that it was given
+      /**
+       * `call`, counted while in flight, after a turn of the event loop.
+       * @template {unknown[]} A
+       * @param {(...args: A) => MaybePromise<void>} call
+       * @returns {(...args: A) => Promise<void>}
+       */
       const counted =
-        (method) =>
+        (call) =>
         async (...args) => {
           inFlight++;
-          if (inFlight > most) writeFileSync(file, String((most = inFlight)));
+          if (inFlight > most) writeFileSync(path, String((most = inFlight)));
           try {
             await turn();
-            return await next[method](...args);
+            return await call(...args);
           } finally {
             inFlight--;
           }
         };
-      return Object.fromEntries(DATA_METHODS.map((method) => [method, counted(method)]));
+      return {
+        pread: counted(next.pread.bind(next)),
+        pwrite: counted(next.pwrite.bind(next)),
+        flush: counted(next.flush.bind(next)),
+        trim: counted(next.trim.bind(next)),
+        zero: counted(next.zero.bind(next)),
+        extents: counted(next.extents.bind(next)),
+        cache: counted(next.cache.bind(next)),
+      };
     },
   };
 });

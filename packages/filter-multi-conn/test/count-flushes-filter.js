@@ -6,6 +6,7 @@ import { appendFileSync } from 'node:fs';
 import { API_VERSION, defineFilter } from '@nbdkit-ts/core';
 
 export default defineFilter(() => {
+  /** @type {string | undefined} */
   let file;
   return {
     apiVersion: API_VERSION,
@@ -19,9 +20,10 @@ export default defineFilter(() => {
     },
     async open(context) {
       const next = await context.openNext();
+      const path = /** @type {string} */ (file); // configComplete checked that it was given
       return {
         flush(flags) {
-          appendFileSync(file, 'flush\n');
+          appendFileSync(path, 'flush\n');
           return next.flush(flags);
         },
       };

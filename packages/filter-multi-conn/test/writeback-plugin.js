@@ -19,20 +19,45 @@
 import { appendFileSync } from 'node:fs';
 import { setImmediate as nextTurn } from 'node:timers/promises';
 import { API_VERSION, definePlugin, ExtentType, nbdError, parseBool, parseSize, toSafeNumber } from '@nbdkit-ts/core';
+/** @import { ExtentList, Flags, PluginHandle } from '@nbdkit-ts/core' */
+
+/**
+ * The plugin's parameters.
+ * @typedef {object} Options
+ * @property {bigint} size size of every export
+ * @property {string | undefined} events file to append events to
+ * @property {string | undefined} failFlush export name whose flushes fail
+ * @property {boolean} canFlush whether it says that it can flush
+ */
+
+/**
+ * Block number -> block.
+ * @typedef {Map<number, Uint8Array>} Blocks
+ */
 
 const BLOCK = 4096;
 
+/** @implements {PluginHandle} */
 class CachingHandle {
-  /** Block number -> this connection's copy of the block. */
+  /**
+   * Block number -> this connection's copy of the block.
+   * @type {Blocks}
+   */
   blocks = new Map();
-  /** Blocks written since the last flush. */
+  /**
+   * Blocks written since the last flush.
+   * @type {Set<number>}
+   */
   dirty = new Set();
   busy = false;
   closed = false;
 
   /**
-   * @param store block number -> block, shared by the connections of one export
-   * @param size size of the export in bytes
+   * @param {Blocks} store block number -> block, shared by the connections of one export
+   * @param {number} size size of the export in bytes
+   * @param {string} exportName
+   * @param {number} id number of the connection, for the events
+   * @param {Options} options
    */
   constructor(store, size, exportName, id, options) {
     this.store = store;
@@ -42,11 +67,18 @@ class CachingHandle {
     this.options = options;
   }
 
+  /** @param {string} name */
   event(name) {
     if (this.options.events !== undefined) appendFileSync(this.options.events, `${name}\t${this.exportName}\t${this.id}\n`);
   }
 
-  /** Runs `body` as the only call on this connection, after a turn of the event loop in which another call could overlap. */
+  /**
+   * Runs `body` as the only call on this connection, after a turn of the event loop in which another call could overlap.
+   * @template T
+   * @param {string} what
+   * @param {() => T} body
+   * @returns {Promise<T>}
+   */
   async exclusive(what, body) {
     if (this.closed) throw nbdError('EIO', `${what} on connection ${this.id} after close`);
     if (this.busy) throw nbdError('EIO', `${what} overlaps another call on connection ${this.id}`);
@@ -60,6 +92,7 @@ class CachingHandle {
     }
   }
 
+  /** @param {number} n */
   block(n) {
     let b = this.blocks.get(n);
     if (b === undefined) {
@@ -70,7 +103,12 @@ class CachingHandle {
     return b;
   }
 
-  /** Calls `each(block, blockNumber, offsetInBlock, offsetInBuffer, length)` over a range. */
+  /**
+   * Calls `each(block, blockNumber, offsetInBlock, offsetInBuffer, length)` over a range.
+   * @param {bigint} offset
+   * @param {number} length
+   * @param {(block: Uint8Array, n: number, within: number, done: number, len: number) => void} each
+   */
   span(offset, length, each) {
     let at = toSafeNumber(offset, 'offset');
     let done = 0;
@@ -88,10 +126,12 @@ class CachingHandle {
     return { size: BigInt(this.size), canFlush: this.options.canFlush };
   }
 
+  /** @param {Uint8Array} buf @param {bigint} offset */
   pread(buf, offset) {
     return this.exclusive('pread', () => this.span(offset, buf.length, (b, _n, within, done, len) => buf.set(b.subarray(within, within + len), done)));
   }
 
+  /** @param {Uint8Array} buf @param {bigint} offset */
   pwrite(buf, offset) {
     return this.exclusive('pwrite', () =>
       this.span(offset, buf.length, (b, n, within, done, len) => {
@@ -101,7 +141,13 @@ class CachingHandle {
     );
   }
 
-  /** Blocks this connection has seen or the store holds are data; the others are holes. */
+  /**
+   * Blocks this connection has seen or the store holds are data; the others are holes.
+   * @param {number} count
+   * @param {bigint} offset
+   * @param {Flags} _flags
+   * @param {ExtentList} extents
+   */
   extents(count, offset, _flags, extents) {
     return this.exclusive('extents', () => {
       const first = Math.floor(toSafeNumber(offset, 'offset') / BLOCK);
@@ -118,7 +164,7 @@ class CachingHandle {
     return this.exclusive('flush', () => {
       this.event('flush');
       if (this.exportName === this.options.failFlush) throw nbdError('EIO', `flush of export "${this.exportName}" fails (fail-flush)`);
-      for (const n of this.dirty) this.store.set(n, this.blocks.get(n));
+      for (const n of this.dirty) this.store.set(n, this.block(n));
       this.dirty.clear();
       this.blocks.clear();
     });
@@ -131,7 +177,9 @@ class CachingHandle {
 }
 
 export default definePlugin(() => {
+  /** @type {Options} */
   const options = { size: 1n << 20n, events: undefined, failFlush: undefined, canFlush: true };
+  /** @type {Map<string, Blocks>} */
   const stores = new Map();
   let lastId = 0;
   return {

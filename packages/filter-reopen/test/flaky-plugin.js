@@ -20,27 +20,52 @@ import { appendFileSync, closeSync, existsSync, fstatSync, openSync, readFileSyn
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { API_VERSION, definePlugin, ExtentType, nbdError, toSafeNumber } from '@nbdkit-ts/core';
+/** @import { Capabilities, Concurrency, MaybePromise } from '@nbdkit-ts/core' */
+
+/**
+ * What open-N.json may say, besides capabilities to override.
+ * @typedef {object} OpenSettings
+ * @property {string} [fail] errno name the open fails with
+ * @property {number} [delay] milliseconds the open waits before answering
+ * @property {string} [failClose] errno name the close of the context fails with
+ * @property {number} [size] size of the export, in place of the file's
+ */
 
 const BLOCK = 512;
 
-/** A flaky plugin declaring `concurrency`. */
+/**
+ * A flaky plugin declaring `concurrency`.
+ * @param {Concurrency} concurrency
+ */
 export function flakyPlugin(concurrency) {
   return definePlugin(() => {
+    /** @type {string | undefined} */
     let file;
+    /** @type {string | undefined} */
     let state;
     let opens = 0;
-    const log = (line) => appendFileSync(join(state, 'log'), line + '\n');
-    const read = (name) => (existsSync(join(state, name)) ? readFileSync(join(state, name), 'utf8') : undefined);
+    /** Path of `name` in the state folder (configComplete checked that state= was given). */
+    const inState = (/** @type {string} */ name) => join(/** @type {string} */ (state), name);
+    const log = (/** @type {string} */ line) => appendFileSync(inState('log'), line + '\n');
+    const read = (/** @type {string} */ name) => (existsSync(inState(name)) ? readFileSync(inState(name), 'utf8') : undefined);
 
     /** Uses up the next failure of `method`, if any. */
-    const takeFault = (method) => {
-      const lines = (read(`fail-${method}`) ?? '').split('\n').filter((l) => l.trim() !== '');
-      if (lines.length === 0) return undefined;
-      writeFileSync(join(state, `fail-${method}`), lines.slice(1).join('\n'));
-      return lines[0].trim();
+    const takeFault = (/** @type {string} */ method) => {
+      const [first, ...rest] = (read(`fail-${method}`) ?? '').split('\n').filter((l) => l.trim() !== '');
+      if (first === undefined) return undefined;
+      writeFileSync(inState(`fail-${method}`), rest.join('\n'));
+      return first.trim();
     };
 
-    /** Runs one call: logs it, waits if told to, then fails or does `work`. */
+    /**
+     * Runs one call: logs it, waits if told to, then fails or does `work`.
+     * @param {string} method
+     * @param {number} id number of the open that made the context
+     * @param {bigint | number} offset
+     * @param {number} count
+     * @param {(fault: string | undefined) => void} work given "partial" or "garbage" when that is the fault
+     * @returns {MaybePromise<void>}
+     */
     const call = (method, id, offset, count, work) => {
       const fault = takeFault(method);
       const delay = Number(read(`delay-${method}`) ?? 0);
@@ -73,16 +98,19 @@ export function flakyPlugin(concurrency) {
       },
       async open({ readonly }) {
         const id = ++opens;
-        const settings = JSON.parse(read(`open-${id}.json`) ?? '{}');
+        /** @type {unknown} */
+        const json = JSON.parse(read(`open-${id}.json`) ?? '{}');
+        const settings = /** @type {OpenSettings & Partial<Capabilities>} */ (json); // written by the tests
         if (settings.delay !== undefined) await sleep(settings.delay);
         if (settings.fail !== undefined) {
           log(`open ${id} failed ${settings.fail}`);
           throw nbdError(settings.fail, `open ${id} failed on command`);
         }
         log(`open ${id} ${readonly ? 'ro' : 'rw'}`);
-        const fd = openSync(file, readonly ? 'r' : 'r+');
+        const fd = openSync(/** @type {string} */ (file), readonly ? 'r' : 'r+');
         const { fail: _, delay: _delay, failClose, size: fixedSize, ...overrides } = settings;
-        const at = (offset) => toSafeNumber(offset, 'offset');
+        const at = (/** @type {bigint} */ offset) => toSafeNumber(offset, 'offset');
+        /** @param {Uint8Array} buf @param {bigint} offset */
         const readAt = (buf, offset) => {
           let done = 0;
           while (done < buf.length) {
@@ -91,6 +119,7 @@ export function flakyPlugin(concurrency) {
             done += n;
           }
         };
+        /** @param {Uint8Array} buf @param {bigint} offset */
         const writeAt = (buf, offset) => {
           let done = 0;
           while (done < buf.length) done += writeSync(fd, buf, done, buf.length - done, at(offset) + done);

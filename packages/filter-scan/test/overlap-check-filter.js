@@ -2,9 +2,14 @@
 // each call takes a few milliseconds, and a call that starts while another one is running,
 // on any of its contexts, fails with EIO "overlap".
 import { defineFilter, nbdError } from '@nbdkit-ts/core';
+/** @import { MaybePromise } from '@nbdkit-ts/core' */
 
 export default defineFilter(() => {
   let running = 0;
+  /**
+   * Runs `call`, or fails when another call is running.
+   * @param {() => MaybePromise<void>} call
+   */
   const once = async (call) => {
     if (running > 0) throw nbdError('EIO', 'overlap: a call started while another was running');
     running++;

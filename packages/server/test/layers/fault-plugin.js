@@ -29,7 +29,9 @@ export default definePlugin(() => {
         pread(buf, offset) {
           const block = Number(offset) / BLOCK;
           if (block === FAULTS.THROW) throw new TypeError('x is not a function');
+          // eslint-disable-next-line @typescript-eslint/prefer-promise-reject-errors -- the fault: a rejection that is not an Error
           if (block === FAULTS.REJECT_STRING) return Promise.reject('a string, not an Error');
+          // eslint-disable-next-line @typescript-eslint/prefer-promise-reject-errors -- the fault: a rejection with no reason at all
           if (block === FAULTS.REJECT_UNDEFINED) return Promise.reject(undefined);
           if (block === FAULTS.HANG) return new Promise(() => {});
           if (block === FAULTS.FLOATING_REJECTION) void Promise.reject(new Error('nobody waits for me'));

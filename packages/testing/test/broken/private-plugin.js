@@ -7,7 +7,7 @@ export default definePlugin({
   name: 'private',
   open() {
     const disk = new Uint8Array(1024 * 1024);
-    const at = (offset) => toSafeNumber(offset);
+    const at = (/** @type {bigint} */ offset) => toSafeNumber(offset);
     return {
       capabilities: () => ({ size: BigInt(disk.length), canMultiConn: true }),
       pread(buf, offset) {

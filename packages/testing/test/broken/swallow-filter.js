@@ -1,11 +1,13 @@
 // Hides the errors of the layer beneath: "errors" must notice.
 import { API_VERSION, defineFilter } from '@nbdkit-ts/core';
+/** @import { MaybePromise } from '@nbdkit-ts/core' */
 
 export default defineFilter({
   apiVersion: API_VERSION,
   name: 'swallow',
   async open(ctx) {
     const next = await ctx.openNext();
+    /** @param {() => MaybePromise<void>} call */
     const quietly = async (call) => {
       try {
         await call();
