@@ -39,7 +39,7 @@ const vitest = spawnSync(
   { stdio: 'inherit', shell: false },
 );
 let passed = 0;
-let failed = 0;
+let failed;
 try {
   const results = JSON.parse(readFileSync(report, 'utf8'));
   passed = results.numPassedTests;

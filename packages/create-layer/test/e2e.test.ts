@@ -81,7 +81,8 @@ beforeAll(async () => {
 }, 300_000);
 
 afterAll(() => {
-  if (dir !== undefined) rmSync(dir, { recursive: true, force: true });
+  // Undefined when beforeAll failed before making it.
+  if ((dir as string | undefined) !== undefined) rmSync(dir, { recursive: true, force: true });
 });
 
 /** The nbdkit-ts command the package installed. */

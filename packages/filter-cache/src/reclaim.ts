@@ -33,6 +33,8 @@ export class Reclaim {
     try {
       while (!signal.aborted) {
         if (this.states.cached > this.high) await this.sweep(signal);
+        // The signal may have been aborted during the sweep.
+        // eslint-disable-next-line @typescript-eslint/no-unnecessary-condition
         if (signal.aborted) return;
         await new Promise<void>((resolve) => (this.wake = resolve));
         this.wake = undefined;

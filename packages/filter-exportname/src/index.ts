@@ -11,7 +11,8 @@ import { Settings } from './settings.js';
 
 export default defineFilter<FilterHandle>(() => {
   const settings = new Settings();
-  let log: Logger | undefined;
+  /** The filter's log, from ready (which runs before any export is listed). */
+  let log: Logger = { error: () => {}, warn: () => {}, info: () => {}, debug: () => {} };
 
   const defaultExport = async (client: ClientInfo, backend: Backend): Promise<string> => {
     if (!settings.strict) return settings.defaultExport ?? backend.defaultExport(client);
@@ -22,7 +23,7 @@ export default defineFilter<FilterHandle>(() => {
   const described = (list: readonly ExportInfo[]): Promise<ExportInfo[]> =>
     Promise.all(
       list.map(async ({ name, description }) => {
-        const d = await describeExport(settings.description, name, async () => description, log!);
+        const d = await describeExport(settings.description, name, async () => description, log);
         return d === undefined ? { name } : { name, description: d };
       }),
     );

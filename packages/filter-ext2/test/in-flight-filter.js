@@ -41,7 +41,7 @@ export default defineFilter(() => {
           if (inFlight > most) writeFileSync(path, String((most = inFlight)));
           try {
             await turn();
-            return await call(...args);
+            await call(...args);
           } finally {
             inFlight--;
           }

@@ -85,6 +85,8 @@ class CachingHandle {
     this.busy = true;
     try {
       await nextTurn();
+      // close() may have run during the wait.
+      // eslint-disable-next-line @typescript-eslint/no-unnecessary-condition
       if (this.closed) throw nbdError('EIO', `connection ${this.id} was closed during ${what}`);
       return body();
     } finally {

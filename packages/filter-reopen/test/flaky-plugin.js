@@ -70,15 +70,16 @@ export function flakyPlugin(concurrency) {
       const fault = takeFault(method);
       const delay = Number(read(`delay-${method}`) ?? 0);
       const finish = () => {
-        if (fault === undefined) {
-          log(`${method} ${id} ${offset} ${count}`);
-          return work(undefined);
+        if (fault === undefined) log(`${method} ${id} ${offset} ${count}`);
+        else {
+          log(`${method} ${id} failed ${fault}`);
+          if (fault !== 'partial' && fault !== 'garbage') throw nbdError(fault, `${method} failed on command`);
         }
-        log(`${method} ${id} failed ${fault}`);
-        if (fault === 'partial' || fault === 'garbage') return work(fault);
-        throw nbdError(fault, `${method} failed on command`);
+        work(fault);
       };
-      return delay > 0 ? sleep(delay).then(finish) : finish();
+      if (delay > 0) return sleep(delay).then(finish);
+      finish();
+      return undefined;
     };
 
     return {
@@ -100,7 +101,7 @@ export function flakyPlugin(concurrency) {
         const id = ++opens;
         /** @type {unknown} */
         const json = JSON.parse(read(`open-${id}.json`) ?? '{}');
-        const settings = /** @type {OpenSettings & Partial<Capabilities>} */ (json); // written by the tests
+        const settings = /** @type {OpenSettings & Omit<Partial<Capabilities>, 'size'>} */ (json); // written by the tests
         if (settings.delay !== undefined) await sleep(settings.delay);
         if (settings.fail !== undefined) {
           log(`open ${id} failed ${settings.fail}`);

@@ -66,6 +66,8 @@ export class Scanner {
       log.debug(`scanning export "${this.exportName}" (${next.capabilities.size} bytes) in requests of ${this.settings.size}, ${requests} at a time`);
       while (!signal.aborted) {
         await this.pass(next, requests, signal);
+        // The signal may have been aborted during the pass.
+        // eslint-disable-next-line @typescript-eslint/no-unnecessary-condition
         if (signal.aborted) return;
         log.debug(`scanned export "${this.exportName}" to its end`);
         if (this.settings.forever) this.position = 0n;

@@ -15,7 +15,7 @@ export default defineFilter(() => {
     running++;
     try {
       await new Promise((resolve) => setTimeout(resolve, 2));
-      return await call();
+      await call();
     } finally {
       running--;
     }

@@ -34,9 +34,9 @@ export function makeFile(dir: string, name: string, size: number): string {
  * its bytes.
  */
 export async function copyDisk(server: 'nbdkit-ts' | 'nbdkit', args: readonly string[], out: string, options: { cwd?: string } = {}): Promise<Buffer> {
-  const [cmd, ...rest] = server === 'nbdkit' ? ['nbdkit'] : [process.execPath, cliPath()];
+  const [cmd, ...rest]: [string, ...string[]] = server === 'nbdkit' ? ['nbdkit'] : [process.execPath, cliPath()];
   const layer = server === 'nbdkit' ? 'partitioning' : PLUGIN;
-  await runOk(cmd ?? '', [...rest, '-U', '-', layer, ...args, '--run', `nbdcopy "$uri" ${JSON.stringify(out)}`], options);
+  await runOk(cmd, [...rest, '-U', '-', layer, ...args, '--run', `nbdcopy "$uri" ${JSON.stringify(out)}`], options);
   return readFileSync(out);
 }
 

@@ -50,7 +50,7 @@ function newClient(config: S3ClientConfig): S3Client {
   try {
     return new S3Client(config);
   } finally {
-    delete process.env[SDK_NODE_WARNING];
+    Reflect.deleteProperty(process.env, SDK_NODE_WARNING);
   }
 }
 

@@ -72,8 +72,12 @@ export async function startCeph(): Promise<Ceph> {
     requestChecksumCalculation: 'WHEN_REQUIRED',
     responseChecksumValidation: 'WHEN_REQUIRED',
   });
-  const stopGateway = async () => void (await runOk(SCRIPT, ['stop-rgw', dir]));
-  const startGateway = async () => void (await runOk(SCRIPT, ['start-rgw', dir], { timeout: 60_000 }));
+  const stopGateway = async (): Promise<void> => {
+    await runOk(SCRIPT, ['stop-rgw', dir]);
+  };
+  const startGateway = async (): Promise<void> => {
+    await runOk(SCRIPT, ['start-rgw', dir], { timeout: 60_000 });
+  };
   return {
     ...info,
     dir,

@@ -65,8 +65,9 @@ describe('plugin-s3 with real clients against a real Ceph cluster', () => {
 
   afterAll(async () => {
     for (const s of servers) await s.stop();
-    await ceph?.stop();
-    if (dir !== undefined) rmSync(dir, { recursive: true, force: true });
+    // Undefined when beforeAll failed to start it.
+    await (ceph as Ceph | undefined)?.stop();
+    if ((dir as string | undefined) !== undefined) rmSync(dir, { recursive: true, force: true });
   });
 
   it('a new 20 GiB disk is one metadata object and one hole', async () => {

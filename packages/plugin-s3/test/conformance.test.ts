@@ -10,7 +10,8 @@ beforeAll(async () => {
   await ceph.createBucket('conformance');
 }, 120_000);
 
-afterAll(() => ceph?.stop());
+// Undefined when beforeAll failed to start it.
+afterAll(() => (ceph as Ceph | undefined)?.stop());
 
 // Each server gets a new disk of its own (named after its fixture folder), 64 MiB in 1 MiB objects.
 testPlugin({

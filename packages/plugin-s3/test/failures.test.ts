@@ -25,7 +25,8 @@ describe('plugin-s3 when servers and the store fail', () => {
 
   afterAll(async () => {
     for (const s of servers) await s.stop();
-    await ceph?.stop();
+    // Undefined when beforeAll failed to start it.
+    await (ceph as Ceph | undefined)?.stop();
   });
 
   it('a restarted server opens the disk without parameters and finds its data', async () => {

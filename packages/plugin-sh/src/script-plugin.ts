@@ -1,4 +1,4 @@
-import { type Concurrency, type ParamSpec, type PluginHandle, type PluginSpec } from '@nbdkit-ts/core';
+import { type Concurrency, type ParamSpec, type PluginSpec } from '@nbdkit-ts/core';
 import { MAX_KNOWN_STATUS } from './exit-status.js';
 import type { ScriptDir } from './script-dir.js';
 import type { ScriptMethods } from './script-methods.js';
@@ -24,7 +24,7 @@ export interface ScriptPluginParts {
  * end of configuration, get_ready and after_fork when the server is ready,
  * unload at cleanup (its errors ignored), then the temporary directory goes.
  */
-export function scriptPlugin(parts: ScriptPluginParts): PluginSpec<PluginHandle> {
+export function scriptPlugin(parts: ScriptPluginParts): PluginSpec {
   let concurrency: Concurrency = 'serialize-all-requests';
   const scripts = () => {
     const s = parts.scripts();

@@ -1,8 +1,15 @@
 import { describe, expect, it } from 'vitest';
-import { BufferAccount, ByteBudget } from '../src/limits/byte-budget.js';
+import { BufferAccount, ByteBudget, type Charge } from '../src/limits/byte-budget.js';
 import { CONNECTION_ALLOWANCE } from '../src/limits/limits.js';
 
 const MiB = 1024 * 1024;
+
+/** Charges `n` bytes that must be free now. */
+function charged(a: BufferAccount, n: number): Charge {
+  const c = a.tryCharge(n);
+  if (c === undefined) throw new Error(`${n} bytes were not free`);
+  return c;
+}
 
 describe('ByteBudget', () => {
   it('grants while bytes are free and keeps the peak', () => {
@@ -56,11 +63,11 @@ describe('BufferAccount', () => {
     const a = new BufferAccount(pool, CONNECTION_ALLOWANCE + 2 * MiB);
     expect(a.tryCharge(CONNECTION_ALLOWANCE)).toEqual({ own: CONNECTION_ALLOWANCE, pooled: 0 });
     expect(pool.used).toBe(0);
-    const c = a.tryCharge(2 * MiB);
+    const c = charged(a, 2 * MiB);
     expect(c).toEqual({ own: 0, pooled: 2 * MiB });
     expect(pool.used).toBe(2 * MiB);
     expect(a.tryCharge(1)).toBeUndefined();
-    a.release(c!);
+    a.release(c);
     expect(pool.used).toBe(0);
     expect(a.held).toBe(CONNECTION_ALLOWANCE);
   });
@@ -69,7 +76,7 @@ describe('BufferAccount', () => {
     const pool = new ByteBudget(8 * MiB);
     const a = new BufferAccount(pool, CONNECTION_ALLOWANCE + MiB);
     a.tryCharge(CONNECTION_ALLOWANCE);
-    const pooled = a.tryCharge(MiB - 1)!;
+    const pooled = charged(a, MiB - 1);
     expect(a.tryCharge(2)).toBeUndefined();
     const granted: unknown[] = [];
     a.wait(2, (c) => granted.push(c));
@@ -83,7 +90,7 @@ describe('BufferAccount', () => {
     const pool = new ByteBudget(2 * MiB);
     const other = new BufferAccount(pool, 16 * MiB);
     other.tryCharge(CONNECTION_ALLOWANCE);
-    const held = other.tryCharge(2 * MiB)!;
+    const held = charged(other, 2 * MiB);
     const a = new BufferAccount(pool, 16 * MiB);
     a.tryCharge(CONNECTION_ALLOWANCE);
     expect(a.tryCharge(MiB)).toBeUndefined();
@@ -98,8 +105,8 @@ describe('BufferAccount', () => {
   it('reply bytes are released as the socket sends them, and all of them at close', () => {
     const pool = new ByteBudget(8 * MiB);
     const a = new BufferAccount(pool, 16 * MiB);
-    a.toReply(a.tryCharge(CONNECTION_ALLOWANCE)!);
-    a.toReply(a.tryCharge(2 * MiB)!);
+    a.toReply(charged(a, CONNECTION_ALLOWANCE));
+    a.toReply(charged(a, 2 * MiB));
     a.sent(MiB + CONNECTION_ALLOWANCE);
     expect(pool.used).toBe(MiB);
     expect(a.held).toBe(MiB + CONNECTION_ALLOWANCE);

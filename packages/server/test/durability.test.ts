@@ -37,7 +37,9 @@ describe('SIGKILL in a stream of FUA and flushed writes', () => {
       writeFileSync(image, Buffer.alloc(BLOCK * BLOCKS));
       const server = await startServer(['file', image]);
       // Whatever fails below, the server of this round does not outlive it.
-      onTestFinished(async () => void (await server.stop('SIGKILL')));
+      onTestFinished(async () => {
+        await server.stop('SIGKILL');
+      });
       const c = await openExport(server.socket);
       const random = rng(round + 1);
       const killAfter = 3 + random(60);

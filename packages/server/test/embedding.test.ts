@@ -234,7 +234,10 @@ while h.aio_in_flight() > 0:
 
   it('outside a connection only shared contexts open, with a clear error', async () => {
     const { def } = memoryPlugin();
-    const eager = defineFilter({ apiVersion: API_VERSION, name: 'eager', ready: async (backend) => void (await backend.open()) });
+    const eager = defineFilter({ apiVersion: API_VERSION, name: 'eager', ready: async (backend) => {
+        await backend.open();
+      },
+    });
     await expect(createServer({ plugin: def, filters: [eager] })).rejects.toThrow(/only shared contexts can be opened/);
   });
 

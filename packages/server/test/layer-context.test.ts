@@ -88,7 +88,10 @@ describe('LayerContext checks', () => {
     let flushes = 0;
     let reads = 0;
     const { ctx } = pluginContext(
-      { ...handle, pread: (buf) => void (reads += buf.length), flush: () => void flushes++ },
+      { ...handle, pread: (buf) => void (reads += buf.length), flush: () => {
+          flushes++;
+        },
+      },
       { canZero: 'emulate', canFua: 'emulate', canFlush: true, canCache: 'emulate' },
     );
     await ctx.zero(100, 10n, Flag.FUA | Flag.MAY_TRIM);

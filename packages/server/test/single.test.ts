@@ -26,7 +26,7 @@ async function inetd(path: string, args: readonly string[]): Promise<{ listener:
     // The server has its own copy of the connection: the client sees it close when the server exits.
     client.destroy();
     let stderr = '';
-    child.stderr?.on('data', (b: Buffer) => (stderr += b.toString()));
+    child.stderr.on('data', (b: Buffer) => (stderr += b.toString()));
     ended.push(new Promise((resolve) => child.on('close', (status) => resolve({ status, stderr }))));
   });
   await new Promise<void>((resolve) => listener.listen(path, resolve));

@@ -135,7 +135,7 @@ describe('TLS', () => {
       const noCert = join(dir, 'nocert');
       mkdirSync(noCert);
       writeFileSync(join(noCert, 'ca-cert.pem'), readFileSync(join(dir, 'server/ca-cert.pem')));
-      const r = await run('nbdinfo', ['--size', `${withCerts(server.uri, 'nocert')}`]);
+      const r = await run('nbdinfo', ['--size', withCerts(server.uri, 'nocert')]);
       expect(r.status).not.toBe(0);
       expect(server.stderr()).not.toMatch(/error/);
     });

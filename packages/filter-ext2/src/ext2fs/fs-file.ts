@@ -77,7 +77,7 @@ export class FsFile {
   private async walk(
     offset: bigint,
     count: number,
-    each: (m: Mapping, from: number, to: number, byteOffset: bigint) => void | Promise<void> | false,
+    each: (m: Mapping, from: number, to: number, byteOffset: bigint) => Promise<void> | boolean | undefined,
   ): Promise<void> {
     const map = this.map as BlockMap;
     let done = 0;
@@ -90,7 +90,7 @@ export class FsFile {
       const n = Math.min(count - done, m.length * this.bs - within);
       const r = each(m, done, done + n, m.physical === 0 ? 0n : BigInt(m.physical) * this.bsBig + BigInt(within));
       if (r === false) return;
-      if (r !== undefined) await r;
+      if (r instanceof Promise) await r;
       done += n;
     }
   }

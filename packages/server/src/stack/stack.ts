@@ -184,9 +184,9 @@ export class Stack {
 
   private async openPlugin(layer: LoadedLayer, def: Plugin, req: OpenRequest): Promise<LayerContext> {
     const { scope } = req;
-    let handle: PluginHandle;
+    let opened: unknown;
     try {
-      handle = await def.open({
+      opened = await def.open({
         exportName: req.exportName,
         readonly: req.readonly,
         tls: scope.tls,
@@ -198,7 +198,8 @@ export class Stack {
     } catch (e) {
       throw layerFault(layer, 'open', e, scope.connectionId);
     }
-    if (typeof handle !== 'object' || handle === null) throw layerFault(layer, 'open', new TypeError(`returned ${String(handle)}, not a handle`), scope.connectionId);
+    if (!isObject(opened)) throw layerFault(layer, 'open', new TypeError(`returned ${String(opened)}, not a handle`), scope.connectionId);
+    const handle = opened as PluginHandle;
     const ctx = new LayerContext(layer, req.exportName, req.readonly, scope, handle, undefined);
     return this.prepare(ctx, handle, async () => {
       const own = await handle.capabilities();
@@ -209,22 +210,23 @@ export class Stack {
   private async openFilter(layer: LoadedLayer, index: number, def: Filter, req: OpenRequest): Promise<LayerContext> {
     const { scope } = req;
     const fctx = new FilterContext(layer, req.exportName, req.readonly, scope, new StackBackend(this, index + 1, scope));
-    let handle: FilterHandle;
+    let opened: unknown;
     try {
       if (def.open !== undefined) {
-        handle = await def.open(fctx);
+        opened = await def.open(fctx);
       } else {
         await fctx.openNext();
-        handle = {};
+        opened = {};
       }
     } catch (e) {
       await fctx.next?.close();
       throw layerFault(layer, 'open', e, scope.connectionId);
     }
-    if (typeof handle !== 'object' || handle === null) {
+    if (!isObject(opened)) {
       await fctx.next?.close();
-      throw layerFault(layer, 'open', new TypeError(`returned ${String(handle)}, not a handle`), scope.connectionId);
+      throw layerFault(layer, 'open', new TypeError(`returned ${String(opened)}, not a handle`), scope.connectionId);
     }
+    const handle = opened as FilterHandle;
     const ctx = new LayerContext(layer, req.exportName, req.readonly, scope, handle, fctx);
     return this.prepare(ctx, handle, async () => {
       const below = fctx.next?.capabilities;
@@ -248,4 +250,9 @@ export class Stack {
       throw layerFault(ctx.layer, step, e, ctx.scope.connectionId);
     }
   }
+}
+
+/** Whether an open hook answered an object: a layer written in JavaScript may answer anything. */
+function isObject(value: unknown): value is object {
+  return typeof value === 'object' && value !== null;
 }
