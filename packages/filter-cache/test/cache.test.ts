@@ -227,8 +227,8 @@ describe('shutdown', () => {
   it('while blocks are being filled from a slow disk: every context closed, nothing left running', async () => {
     const server = await startServer(['-v', '--filter=cache', '--filter=delay', 'file', disk, 'delay-read=600', `cache-dir=${dir}`]);
     const filling = run('nbdsh', ['-u', server.uri, '-c', 'h.cache(8 * 1024 * 1024, 0)']);
-    while (!server.stderr().includes('transmission: export')) await new Promise((r) => setTimeout(r, 20));
-    await new Promise((r) => setTimeout(r, 300));
+    // The request is waiting in the delay filter.
+    await expect.poll(() => server.stderr(), { timeout: 20_000 }).toMatch(/delay(\[\d+\])?: debug: pread: waiting/);
     expect(await server.stop()).toBe(0);
     expect((await filling).status).not.toBe(0);
     expect(server.stderr()).not.toMatch(/contexts still open|not done within/);

@@ -24,10 +24,10 @@ export default defineFilter<FilterHandle>(() => {
       settings.config(key, value);
     },
     ready(_backend, host) {
-      server = new Sleeper(host.signal);
+      server = new Sleeper(host.signal, host.log);
     },
     async open(context) {
-      const sleeper = new Sleeper(context.signal);
+      const sleeper = new Sleeper(context.signal, context.log);
       if (settings.delays.open > 0) await sleeper.sleep(settings.delays.open, 'open');
       await context.openNext();
       return delayingHandle(context, settings, sleeper, server as Sleeper);

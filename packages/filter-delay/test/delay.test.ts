@@ -122,8 +122,8 @@ describe('ending', () => {
   it('a request waiting its delay ends when the server shuts down, and every context is closed', async () => {
     const server = await startServer(['-v', '--filter=delay', 'file', disk, 'rdelay=600']);
     const reading = run('nbdsh', ['-u', server.uri, '-c', 'h.pread(512, 0)']);
-    while (!server.stderr().includes('transmission: export')) await new Promise((r) => setTimeout(r, 20));
-    await new Promise((r) => setTimeout(r, 300));
+    // The request is waiting in the delay filter.
+    await expect.poll(() => server.stderr(), { timeout: 20_000 }).toMatch(/delay(\[\d+\])?: debug: pread: waiting/);
     expect(await server.stop()).toBe(0);
     expect((await reading).status).not.toBe(0);
     expect(server.stderr()).not.toMatch(/not done within|contexts still open/);

@@ -119,8 +119,8 @@ describe('shutdown', () => {
   it('while prefetches wait on a slow disk: nothing is left running, every context is closed', async () => {
     const server = await startServer(['-v', '--filter=readahead', '--filter=cache', '--filter=delay', 'file', disk, 'delay-read=600', `cache-dir=${dir}`]);
     const reading = run('nbdsh', ['-u', server.uri, '-c', 'h.pread(1048576, 0)\nh.pread(1048576, 1048576)']);
-    while (!server.stderr().includes('transmission: export')) await new Promise((r) => setTimeout(r, 20));
-    await new Promise((r) => setTimeout(r, 300));
+    // The request is waiting in the delay filter.
+    await expect.poll(() => server.stderr(), { timeout: 20_000 }).toMatch(/delay(\[\d+\])?: debug: pread: waiting/);
     expect(await server.stop()).toBe(0);
     expect((await reading).status).not.toBe(0);
     expect(server.stderr()).not.toMatch(/contexts still open|not done within/);
