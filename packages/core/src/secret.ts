@@ -1,6 +1,5 @@
 import { closeSync, openSync, readSync, writeSync } from 'node:fs';
-import { spawnSync } from 'node:child_process';
-import { isatty } from 'node:tty';
+import { createRequire } from 'node:module';
 import { errorMessage } from './errors.js';
 
 /**
@@ -55,8 +54,15 @@ function firstLine(key: string, value: string, fd: number): string {
   return Buffer.concat(chunks).toString('utf8');
 }
 
-/** Asks for the secret on the terminal, with echo off while it is typed. */
+/**
+ * Asks for the secret on the terminal, with echo off while it is typed.
+ * node:tty and node:child_process are loaded only here: every server imports
+ * this module, and they would add to its start-up.
+ */
 function askOnTerminal(key: string): string {
+  const load = createRequire(import.meta.url);
+  const { isatty } = load('node:tty') as typeof import('node:tty');
+  const { spawnSync } = load('node:child_process') as typeof import('node:child_process');
   if (!isatty(0)) throw new Error(`${key}=-: standard input is not a terminal, cannot ask for the secret`);
   const stty = (setting: string) => spawnSync('stty', [setting], { stdio: ['inherit', 'ignore', 'ignore'] });
   stty('-echo');

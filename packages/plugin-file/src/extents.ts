@@ -5,7 +5,7 @@ const HOLE = ExtentType.HOLE | ExtentType.ZERO;
 
 /**
  * Whether lseek SEEK_HOLE works on this file: some file systems and block
- * devices refuse it (EINVAL), and then extents are not offered.
+ * devices refuse it (EINVAL), and then all is reported as data.
  */
 export function canSeekHoles(native: NativeFileOps, fd: number): boolean {
   return typeof native.seekHole(fd, 0) === 'number';

@@ -1,17 +1,20 @@
 import { closeSync, fdatasync, fstatSync, read, readSync, write, writeSync } from 'node:fs';
 import {
+  ExtentType,
   Flag,
   nbdError,
   toSafeNumber,
   type ExtentList,
   type Flags,
   type Logger,
+  type MaybePromise,
   type PluginCapabilities,
   type PluginHandle,
 } from '@nbdkit-ts/core';
 import { blockDeviceInfo, deviceBlockSize, type BlockDeviceInfo } from './block-device.js';
 import { canSeekHoles, seekExtents } from './extents.js';
-import { Advice, type NativeFileOps } from './native.js';
+import { Advice, NATIVE_PLATFORM, type NativeFileOps } from './native.js';
+import type { NativeCalls } from './native-calls.js';
 import type { OpenedFile } from './open-file.js';
 import { PageCacheEvictor } from './page-cache.js';
 import { ZeroMethods } from './zero.js';
@@ -70,8 +73,8 @@ function writeOnPool(fd: number, buf: Uint8Array, at: number): Promise<void> {
 
 /** What a handle is given besides its file. */
 export interface HandleOptions {
-  /** The native calls, or undefined where they could not be loaded. */
-  readonly native: NativeFileOps | undefined;
+  /** The native calls, loaded by the first request that needs them. */
+  readonly natives: NativeCalls;
   readonly log: Logger;
   /** `-D file.zero=1`. */
   readonly debugZero: boolean;
@@ -84,54 +87,67 @@ export interface HandleOptions {
  * (a page-cache hit costs microseconds, far less than a hop to the thread
  * pool); large ones and fdatasync go to the thread pool. With the native calls, trim
  * punches holes, zero deallocates or zeroes in place, extents come from
- * SEEK_DATA/SEEK_HOLE and cache is posix_fadvise WILLNEED; without them only
- * reads, writes and flushes are offered and the server emulates the rest.
+ * SEEK_DATA/SEEK_HOLE and cache is posix_fadvise WILLNEED. On Linux these are
+ * offered before the calls are loaded; where they then cannot be, trim and
+ * cache do nothing, zero is left to the server and extents are all data.
+ * Elsewhere only reads, writes and flushes are offered and the server
+ * emulates the rest.
  */
 export class FileHandle implements PluginHandle {
   protected readonly fd: number;
-  private readonly native: NativeFileOps | undefined;
-  private readonly zeroes: ZeroMethods | undefined;
+  private readonly natives: NativeCalls;
+  private zeroMethods: ZeroMethods | undefined;
+  /** Whether SEEK_HOLE works on this file, once a block status request asked. */
+  private seeksHoles: boolean | undefined;
   private readonly device: BlockDeviceInfo | undefined;
 
   constructor(
     private readonly file: OpenedFile,
-    options: HandleOptions,
+    private readonly options: HandleOptions,
   ) {
-    const { native } = options;
     this.fd = file.fd;
-    this.native = native;
+    this.natives = options.natives;
     this.device = file.blockDevice ? blockDeviceInfo(file.rdev) : undefined;
-    if (native === undefined) return;
-    const sectorSize = this.device?.logicalBlockSize ?? 4096;
-    this.zeroes = new ZeroMethods(native, file.fd, file.blockDevice, sectorSize, options.log, options.debugZero);
-    const error = native.fadvise(file.fd, 0, 0, options.advice);
-    if (error !== undefined) options.log.debug(`posix_fadvise: ${error} (ignored)`);
+    if (options.advice === Advice.NORMAL) return;
+    // The calls were loaded by the plugin's ready for fadvise=.
+    void this.natives.with((native) => {
+      const error = native?.fadvise(file.fd, 0, 0, options.advice);
+      if (error !== undefined) options.log.debug(`posix_fadvise: ${error} (ignored)`);
+    });
   }
 
-  private size(): bigint {
-    if (!this.file.blockDevice) return fstatSync(this.fd, { bigint: true }).size;
-    // fstat reports 0 for a block device: ask the device.
-    const end = this.native?.seekEnd(this.fd);
+  private zeroes(native: NativeFileOps): ZeroMethods {
+    const { file, options } = this;
+    return (this.zeroMethods ??= new ZeroMethods(native, file.fd, file.blockDevice, this.device?.logicalBlockSize ?? 4096, options.log, options.debugZero));
+  }
+
+  /** fstat reports 0 for a block device: ask the device. */
+  private deviceSize(native: NativeFileOps | undefined): bigint {
+    const end = native?.seekEnd(this.fd);
     if (typeof end === 'number') return BigInt(end);
     const size = this.device?.size;
     if (size === undefined) throw nbdError('EIO', `cannot find the size of the block device${end === undefined ? '' : `: lseek: ${end}`}`);
     return size;
   }
 
-  capabilities(): PluginCapabilities {
-    const native = this.native;
+  capabilities(): MaybePromise<PluginCapabilities> {
+    if (this.file.blockDevice) return this.natives.with((native) => this.withSize(this.deviceSize(native)));
+    return this.withSize(fstatSync(this.fd, { bigint: true }).size);
+  }
+
+  private withSize(size: bigint): PluginCapabilities {
     return {
-      size: this.size(),
+      size,
       canWrite: this.file.writable,
       canFlush: true,
       canFua: 'native',
       canMultiConn: true,
-      canTrim: native !== undefined,
-      canZero: native !== undefined ? 'native' : 'emulate',
+      canTrim: NATIVE_PLATFORM,
+      canZero: NATIVE_PLATFORM ? 'native' : 'emulate',
       // Natively, zero fails at once with ENOTSUP when only slow ways are left; emulated, the server does.
       canFastZero: true,
-      canExtents: native !== undefined && canSeekHoles(native, this.fd),
-      canCache: native !== undefined ? 'native' : 'emulate',
+      canExtents: NATIVE_PLATFORM,
+      canCache: NATIVE_PLATFORM ? 'native' : 'emulate',
       isRotational: this.device?.rotational ?? false,
       blockSize: this.device === undefined ? undefined : deviceBlockSize(this.device),
     };
@@ -164,27 +180,40 @@ export class FileHandle implements PluginHandle {
     return datasync(this.fd);
   }
 
-  trim(count: number, offset: bigint, flags: Flags): void | Promise<void> {
-    this.zeroes?.trim(toSafeNumber(offset, 'offset'), count);
-    if (flags & Flag.FUA) return datasync(this.fd);
+  trim(count: number, offset: bigint, flags: Flags): MaybePromise<void> {
+    const at = toSafeNumber(offset, 'offset');
+    return this.natives.with((native) => {
+      if (native !== undefined) this.zeroes(native).trim(at, count);
+      if (flags & Flag.FUA) return datasync(this.fd);
+    });
   }
 
-  zero(count: number, offset: bigint, flags: Flags): void | Promise<void> {
-    if (this.zeroes?.zero(toSafeNumber(offset, 'offset'), count, flags) !== true) {
-      // The server writes zeroes instead, or fails a FAST_ZERO request with ENOTSUP.
-      throw nbdError('ENOTSUP', 'zero: no way to zero this file without writing zeroes');
-    }
-    if (flags & Flag.FUA) return datasync(this.fd);
+  zero(count: number, offset: bigint, flags: Flags): MaybePromise<void> {
+    const at = toSafeNumber(offset, 'offset');
+    return this.natives.with((native) => {
+      if (native === undefined || !this.zeroes(native).zero(at, count, flags)) {
+        // The server writes zeroes instead, or fails a FAST_ZERO request with ENOTSUP.
+        throw nbdError('ENOTSUP', 'zero: no way to zero this file without writing zeroes');
+      }
+      if (flags & Flag.FUA) return datasync(this.fd);
+    });
   }
 
-  extents(count: number, offset: bigint, flags: Flags, extents: ExtentList): void {
-    if (this.native === undefined) throw nbdError('EIO', 'extents: the native calls are not loaded');
-    seekExtents(this.native, this.fd, count, toSafeNumber(offset, 'offset'), flags, extents);
+  extents(count: number, offset: bigint, flags: Flags, extents: ExtentList): MaybePromise<void> {
+    const at = toSafeNumber(offset, 'offset');
+    return this.natives.with((native) => {
+      // Some file systems and block devices refuse SEEK_HOLE (EINVAL): then all is data.
+      if (native === undefined || !(this.seeksHoles ??= canSeekHoles(native, this.fd))) extents.add(offset, BigInt(count), ExtentType.DATA);
+      else seekExtents(native, this.fd, count, at, flags, extents);
+    });
   }
 
-  cache(count: number, offset: bigint): void {
-    const error = this.native?.fadvise(this.fd, toSafeNumber(offset, 'offset'), count, Advice.WILLNEED);
-    if (error !== undefined) throw nbdError(error, `cache: posix_fadvise(WILLNEED) at ${offset} for ${count} bytes: ${error}`);
+  cache(count: number, offset: bigint): MaybePromise<void> {
+    const at = toSafeNumber(offset, 'offset');
+    return this.natives.with((native) => {
+      const error = native?.fadvise(this.fd, at, count, Advice.WILLNEED);
+      if (error !== undefined) throw nbdError(error, `cache: posix_fadvise(WILLNEED) at ${offset} for ${count} bytes: ${error}`);
+    });
   }
 
   close(): void | Promise<void> {
@@ -200,9 +229,9 @@ export class FileHandle implements PluginHandle {
 export class UncachedFileHandle extends FileHandle {
   private readonly evictor: PageCacheEvictor;
 
-  constructor(file: OpenedFile, options: HandleOptions & { readonly native: NativeFileOps }) {
+  constructor(file: OpenedFile, options: HandleOptions, native: NativeFileOps) {
     super(file, options);
-    this.evictor = new PageCacheEvictor(options.native, file.fd);
+    this.evictor = new PageCacheEvictor(native, file.fd);
   }
 
   override pread(buf: Uint8Array, offset: bigint): void | Promise<void> {

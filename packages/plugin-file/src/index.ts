@@ -9,31 +9,27 @@ import { definePlugin, type Logger } from '@nbdkit-ts/core';
 import { FileConfig, PARAMS, type Source } from './config.js';
 import { exportPath, listDirectory } from './directory.js';
 import { FileHandle, UncachedFileHandle, type HandleOptions } from './file-handle.js';
-import { loadNative, type NativeFileOps } from './native.js';
+import { loadNative } from './native.js';
+import { NativeCalls } from './native-calls.js';
 import { inheritedFile, openPath, type OpenedFile } from './open-file.js';
 
 export default definePlugin(() => {
   const config = new FileConfig();
   let source: Source | undefined;
   let log: Logger | undefined;
-  let nativeLoad: Promise<NativeFileOps | undefined> | undefined;
-
-  /**
-   * The native calls, loaded once: by the first open, since loading koffi is a
-   * good part of start-up, or by ready where they decide a warning.
-   */
-  const nativeOps = () =>
-    (nativeLoad ??= loadNative().then((loaded) => {
+  const natives = new NativeCalls(() =>
+    loadNative().then((loaded) => {
       if (loaded.ops !== undefined) {
         log?.debug(`native file operations: ${loaded.ops.description}`);
         return loaded.ops;
       }
-      log?.debug(`native file operations unavailable (${loaded.reason}): trim off, zero by writing zeroes, no block status, cache by reading`);
+      log?.debug(`native file operations unavailable (${loaded.reason}): trim and cache do nothing, zero writes zeroes, block status reports data`);
       if (config.cache === 'none' || config.fadvise !== 'normal') {
         log?.warn(`cache=${config.cache} fadvise=${config.fadvise}: ignored, they need the native file operations (${loaded.reason})`);
       }
       return undefined;
-    }));
+    }),
+  );
 
   const openSource = (exportName: string, readonly: boolean): OpenedFile => {
     switch (source?.kind) {
@@ -62,21 +58,20 @@ export default definePlugin(() => {
     },
     // What nbdkit's file plugin says of itself: the sparse-aware calls this system has.
     async dumpPlugin() {
-      return (await nativeOps()) === undefined ? '' : 'file_extents=yes\nfile_falloc_fl_punch_hole=yes\nfile_falloc_fl_zero_range=yes';
+      return (await natives.get()) === undefined ? '' : 'file_extents=yes\nfile_falloc_fl_punch_hole=yes\nfile_falloc_fl_zero_range=yes';
     },
     async ready(host) {
       log = host.log;
-      if (config.cache === 'none' || config.fadvise !== 'normal') await nativeOps();
+      if (config.cache === 'none' || config.fadvise !== 'normal') await natives.get();
     },
     listExports() {
       return source?.kind === 'dir' ? listDirectory(source.path) : [{ name: '' }];
     },
     async open(info) {
-      const native = await nativeOps();
       const file = openSource(info.exportName, info.readonly);
-      const options: HandleOptions = { native, log: info.log, debugZero: info.debugFlag('zero') !== 0, advice: config.advice };
-      if (config.cache === 'none' && native !== undefined) return new UncachedFileHandle(file, { ...options, native });
-      return new FileHandle(file, options);
+      const options: HandleOptions = { natives, log: info.log, debugZero: info.debugFlag('zero') !== 0, advice: config.advice };
+      const native = config.cache === 'none' ? await natives.get() : undefined;
+      return native === undefined ? new FileHandle(file, options) : new UncachedFileHandle(file, options, native);
     },
   };
 });

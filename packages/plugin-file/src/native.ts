@@ -64,6 +64,9 @@ export interface NativeFileOps {
   evictAsync(fd: number, offset: number, length: number): Promise<void>;
 }
 
+/** Whether the native calls exist here: they are Linux system calls. */
+export const NATIVE_PLATFORM = process.platform === 'linux';
+
 /** The outcome of loading the native calls: the calls, or why they are not there. */
 export type NativeLoad = { readonly ops: NativeFileOps; readonly reason?: undefined } | { readonly ops?: undefined; readonly reason: string };
 
@@ -124,7 +127,7 @@ function bind(koffi: Koffi): NativeFileOps {
  * (another OS, an architecture without a prebuilt binary) it says why.
  */
 export async function loadNative(): Promise<NativeLoad> {
-  if (process.platform !== 'linux') return { reason: `the native calls are Linux system calls (this is ${process.platform})` };
+  if (!NATIVE_PLATFORM) return { reason: `the native calls are Linux system calls (this is ${process.platform})` };
   let koffi: Koffi;
   try {
     koffi = await import('koffi');

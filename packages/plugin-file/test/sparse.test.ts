@@ -154,3 +154,24 @@ describe('nbdcopy of a mostly empty 4 GiB image', () => {
     expect(allocated(target)).toBeLessThanOrEqual(dataBytes(await qemuMap(source)));
   });
 });
+
+describe('the native calls', () => {
+  it('are loaded by the first request that needs them, not by a client that only asks the size or reads', async () => {
+    const dir = tempDir();
+    const image = join(dir, 'sparse.img');
+    await sparseImage(image, 4 * MiB, [[MiB, MiB]]);
+    const server = await startServer(['-v', 'file', image]);
+    const loaded = () => server.stderr().split('\n').filter((l) => l.includes('native file operations'));
+    try {
+      await runOk('nbdinfo', ['--size', server.uri]);
+      await nbdsh(server.uri, `assert h.pread(4, 0) == bytes(4)`);
+      expect(loaded()).toEqual([]);
+      expect(await nbdinfoMap(server.uri)).toEqual(await qemuMap(image));
+      expect(loaded()).toHaveLength(1);
+      expect(loaded()[0]).toMatch(/: debug: native file operations: koffi \d/);
+    } finally {
+      await server.stop();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});

@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-import { spawn } from 'node:child_process';
+import { createRequire } from 'node:module';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -66,6 +66,8 @@ function listenTarget(args: CliArgs): { target: ListenTarget; privateDir?: strin
 
 /** Starts a copy of this command in the foreground, detached, and returns once it listens. */
 function daemonize(verbose: boolean): Promise<number> {
+  // Loaded here: a server in the foreground does without node:child_process until it runs a command.
+  const { spawn } = createRequire(import.meta.url)('node:child_process') as typeof import('node:child_process');
   const argv = process.argv.slice(1);
   const child = spawn(process.execPath, [...process.execArgv, ...argv], {
     detached: true,

@@ -1,5 +1,4 @@
 import { createRequire } from 'node:module';
-import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { isAbsolute, resolve as resolvePath } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -51,10 +50,14 @@ export function packageNames(kind: LayerKind, name: string): string[] {
 
 let globalRoot: string | undefined | null = null;
 
-/** npm's global node_modules folder, asked once; undefined when npm is not there. */
+/**
+ * npm's global node_modules folder, asked once; undefined when npm is not
+ * there. node:child_process is loaded only then: most layers are found before.
+ */
 function npmGlobalRoot(): string | undefined {
   if (globalRoot === null) {
     try {
+      const { execFileSync } = createRequire(import.meta.url)('node:child_process') as typeof import('node:child_process');
       globalRoot = execFileSync('npm', ['root', '-g'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'], timeout: 10_000 }).trim();
     } catch {
       globalRoot = undefined;
