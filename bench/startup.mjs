@@ -32,6 +32,13 @@ const WORKLOADS = {
   'nbdinfo-size': `nbdinfo --size "$uri" >/dev/null; ${SERVER_CPU}`,
 };
 
+/** A Node.js program that only listens and runs the command (no NBD): what node itself costs. */
+const FLOOR = join(REPO, 'bench', 'lib', 'node-floor.mjs');
+
+/** The workloads each server runs, where not all of them: node-floor cannot answer nbdinfo. */
+const ONLY = { node: ['listen'] };
+const runsWorkload = (server, workload) => ONLY[server]?.includes(workload) ?? true;
+
 /** The servers compared, by name: (img, run) => argv. */
 const SERVERS = {};
 
@@ -40,6 +47,7 @@ function setServers(cli, baseline) {
   SERVERS['nbdkit-ts'] = nbdkitTs(cli);
   if (baseline !== undefined) SERVERS.baseline = nbdkitTs(baseline);
   SERVERS.nbdkit = (img, run) => ['nbdkit', '-U', '-', 'file', img, '--run', run];
+  SERVERS.node = (_img, run) => [process.execPath, FLOOR, '-U', '-', '--run', run];
 }
 
 const RUSAGE = join(REPO, 'bench', 'lib', 'rusage.py');
@@ -78,6 +86,7 @@ function summarise(runs) {
   const out = [];
   for (const workload of Object.keys(WORKLOADS)) {
     for (const server of Object.keys(SERVERS)) {
+      if (!runsWorkload(server, workload)) continue;
       const rs = runs.filter((r) => r.workload === workload && r.server === server);
       const row = { workload, server };
       for (const k of Object.keys(COLUMNS)) {
@@ -133,24 +142,26 @@ async function main() {
   };
   console.error(`startup: ${rounds} rounds on ${env.cpu_model}; load average ${loadavg().map((x) => x.toFixed(1)).join(' ')}`);
   const order = Object.keys(SERVERS);
-  for (const server of order) for (const workload of Object.keys(WORKLOADS)) await runOne(work, img, workload, server); // warm the page cache
-  const runs = [];
+  for (const server of order) for (const workload of Object.keys(WORKLOADS)) if (runsWorkload(server, workload)) await runOne(work, img, workload, server); // warm the page cache
+  const records = [];
   for (let r = 0; r < rounds; r++) {
     for (const workload of Object.keys(WORKLOADS)) {
       // The server that goes first changes from round to round.
-      for (const server of [...order.slice(r % order.length), ...order.slice(0, r % order.length)]) runs.push({ round: r, ...(await runOne(work, img, workload, server)) });
+      for (const server of [...order.slice(r % order.length), ...order.slice(0, r % order.length)]) {
+        if (runsWorkload(server, workload)) records.push({ round: r, ...(await runOne(work, img, workload, server)) });
+      }
     }
   }
   rmSync(work, { recursive: true, force: true });
   env.loadavg_end = loadavg();
-  const summary = summarise(runs);
+  const summary = summarise(records);
   console.log(`start-up, ${env.date}, ${env.cpu_model} (${env.cpus} CPUs), kernel ${env.kernel}, node ${env.node}, ${env.nbdkit}, commit ${env.commit} (dist built ${env.dist_built})`);
   console.log(`nbdkit-ts: ${env.cli}${env.baseline === null ? '' : `; baseline: ${env.baseline}`}; ${rounds} rounds, load average ${env.loadavg_start.map((x) => x.toFixed(1)).join(' ')} -> ${env.loadavg_end.map((x) => x.toFixed(1)).join(' ')}${env.node_extra_ca_certs === null ? '' : `, NODE_EXTRA_CA_CERTS set (node reads it at start-up)`}\n`);
   console.log('Medians [min-max]. Server CPU: on-CPU time of all the server\'s threads when --run ran its last command; user and system: the whole command, --run included.\n');
   console.log(table(summary));
   const jsonPath = v.json ?? join(REPO, 'bench', 'results', `startup-${env.date.replace(/[:.]/g, '-')}.json`);
   mkdirSync(join(jsonPath, '..'), { recursive: true });
-  writeFileSync(jsonPath, JSON.stringify({ env, runs, summary }, null, 1) + '\n');
+  writeFileSync(jsonPath, JSON.stringify({ env, runs: records, summary }, null, 1) + '\n');
   console.error(`\nstartup: records in ${jsonPath}`);
 }
 
