@@ -330,8 +330,12 @@ export class Connection {
     return req.type === NBD_CMD_READ && req.count <= MAX_REQUEST_SIZE ? req.count : 0;
   }
 
-  /** Parses and starts every complete request, until a limit says to wait. */
+  /** Parses and starts every complete request, until a limit says to wait; their replies leave together. */
   private pump(): void {
+    this.writer.batch(this.startRequests);
+  }
+
+  private readonly startRequests = (): void => {
     const parser = this.requests;
     const n = this.negotiated;
     if (parser === undefined || n === undefined) return;
@@ -376,7 +380,7 @@ export class Connection {
     const busy = this.inFlight >= this.server.limits.maxRequestsInFlight || this.writer.pending >= MAX_QUEUED_REPLIES || this.budget.waiting || this.held !== undefined;
     if (busy) this.socket.pause();
     else this.socket.resume();
-  }
+  };
 
   /** Charges the payload of the write being received before more of it is read. */
   private chargePayload(bytes: number): void {

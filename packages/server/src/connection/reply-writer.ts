@@ -7,6 +7,7 @@ import type { Socket } from 'node:net';
  */
 export class ReplyWriter {
   private corked = false;
+  private batching = false;
 
   constructor(private readonly socket: Socket) {}
 
@@ -25,9 +26,27 @@ export class ReplyWriter {
     if (!this.corked) {
       this.corked = true;
       s.cork();
-      process.nextTick(this.uncork);
+      if (!this.batching) process.nextTick(this.uncork);
     }
     s.write(reply, written);
+  }
+
+  /**
+   * Runs `fn` (the requests of one socket read), and sends the replies it
+   * queued in one writev as it returns, before the event loop's tick queue.
+   */
+  batch(fn: () => void): void {
+    if (this.batching) {
+      fn();
+      return;
+    }
+    this.batching = true;
+    try {
+      fn();
+    } finally {
+      this.batching = false;
+      if (this.corked) this.uncork();
+    }
   }
 
   /** Bytes queued and not yet handed to the kernel. */
