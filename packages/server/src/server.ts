@@ -1,6 +1,5 @@
 import { createServer as createNetServer, type Server as NetServer, type Socket } from 'node:net';
-import { unlinkSync } from 'node:fs';
-import { errorCode, errorMessage, Mutex, type FilterDefinition, type Host, type PluginDefinition } from '@nbdkit-ts/core';
+import { errorMessage, Mutex, type FilterDefinition, type Host, type PluginDefinition } from '@nbdkit-ts/core';
 import { Admission } from './limits/admission.js';
 import { Connection } from './connection/connection.js';
 import { DEFAULT_LIMITS, MIN_BUFFER, MIN_CONNECTION_BUFFER, type Limits } from './limits/limits.js';
@@ -10,6 +9,7 @@ import type { ServerState } from './server-state.js';
 import { loadTls, type TlsOptions } from './tls/load-tls.js';
 import { checkLayer, loadLayer } from './loader/load-layer.js';
 import { createLogger, type LogSink } from './log/logger.js';
+import { removeFile } from './remove-file.js';
 import type { LoadedLayer } from './stack/loaded-layer.js';
 import { configure } from './stack/configure.js';
 import { BackgroundTasks } from './stack/background-tasks.js';
@@ -227,7 +227,7 @@ export class NbdServer {
     // Paused: a connection may move the socket's handle before anything is read (see readInPlace).
     const server = createNetServer({ noDelay: true, pauseOnConnect: true }, (socket) => void this.accept(socket));
     if ('socket' in target) {
-      removeSocketFile(target.socket);
+      removeFile(target.socket);
       await new Promise<void>((resolve, reject) => {
         server.once('error', reject);
         server.listen(target.socket, () => resolve());
@@ -326,7 +326,7 @@ export class NbdServer {
     this.closing ??= (async () => {
       for (const l of this.listeners) {
         l.server.close();
-        if (l.socket !== undefined) removeSocketFile(l.socket);
+        if (l.socket !== undefined) removeFile(l.socket);
       }
       this.abort.abort();
       for (const c of this.connections) c.stop();
@@ -382,16 +382,4 @@ async function settlesWithin(p: Promise<unknown>, ms: number): Promise<boolean> 
 /** Creates a server from plugin and filter definitions or names; see {@link ServerOptions}. */
 export function createServer(options: ServerOptions): Promise<NbdServer> {
   return NbdServer.create(options);
-}
-
-/**
- * Removes a Unix socket's file, if there is one (an earlier server's). Not
- * rmSync: that loads a module of its own, on the way to listening.
- */
-function removeSocketFile(path: string): void {
-  try {
-    unlinkSync(path);
-  } catch (e) {
-    if (errorCode(e) !== 'ENOENT') throw e;
-  }
 }

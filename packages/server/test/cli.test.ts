@@ -1,5 +1,5 @@
 import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { spawn } from 'node:child_process';
@@ -37,6 +37,7 @@ describe('the nbdkit-ts command line', () => {
     expect(name).toBe('[]');
     expect(nbd).toBe(`nbd+unix:///?socket=${sock}`);
     expect(existsSync(sock as string)).toBe(false);
+    expect(existsSync(dirname(sock as string))).toBe(false);
   });
 
   it('listens on TCP with -p and -i, and options may follow the plugin arguments', async () => {

@@ -1,13 +1,14 @@
 #!/usr/bin/env node
-import { createRequire } from 'node:module';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { errorMessage } from '@nbdkit-ts/core';
+import { childProcess } from '../child-process.js';
 import { loadLayer } from '../loader/load-layer.js';
 import { TlsConfigError } from '../tls/load-tls.js';
 import { LayerNotFound } from '../loader/resolve.js';
 import { createServer, type ListenAddress, type ListenTarget, type NbdServer } from '../server.js';
+import { removeFile } from '../remove-file.js';
 import { UnknownParameter } from '../stack/params.js';
 import { configure } from '../stack/configure.js';
 import { optionNames, parseArgs, UsageError, type CliArgs } from './args.js';
@@ -66,8 +67,7 @@ function listenTarget(args: CliArgs): { target: ListenTarget; privateDir?: strin
 
 /** Starts a copy of this command in the foreground, detached, and returns once it listens. */
 function daemonize(verbose: boolean): Promise<number> {
-  // Loaded here: a server in the foreground does without node:child_process until it runs a command.
-  const { spawn } = createRequire(import.meta.url)('node:child_process') as typeof import('node:child_process');
+  const { spawn } = childProcess();
   const argv = process.argv.slice(1);
   const child = spawn(process.execPath, [...process.execArgv, ...argv], {
     detached: true,
@@ -139,8 +139,9 @@ async function serve(args: CliArgs): Promise<number> {
   let stopped: Promise<number> | undefined;
   const stop = (status: number): Promise<number> => {
     stopped ??= server.close().then(() => {
-      if (privateDir !== undefined) rmSync(privateDir, { recursive: true, force: true });
-      if (args.pidfile !== undefined) rmSync(args.pidfile, { force: true });
+      // The server has removed the socket: -U -'s folder is empty.
+      if (privateDir !== undefined) rmdirSync(privateDir);
+      if (args.pidfile !== undefined) removeFile(args.pidfile);
       return status;
     });
     return stopped;

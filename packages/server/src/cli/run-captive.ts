@@ -1,17 +1,15 @@
-import { createRequire } from 'node:module';
 import type { TlsMode } from '../tls/load-tls.js';
 import type { ListenAddress } from '../server.js';
+import { childProcess } from '../child-process.js';
 
 /**
  * Runs `command` under /bin/sh with the export's $uri, $nbd, $exportname,
  * $port, $unixsocket and $tls (0 off, 1 on, 2 require, as nbdkit) set, and
  * resolves with its exit status (as the shell reports it: 128+N when killed
  * by signal N). With TLS, $uri is an nbds:// or nbds+unix:// URI.
- * node:child_process is loaded here, after the server listens: it is a good
- * part of what a server would load before.
  */
 export function runCaptive(command: string, address: ListenAddress, exportName: string, tls: TlsMode = 'off'): Promise<number> {
-  const { spawn } = createRequire(import.meta.url)('node:child_process') as typeof import('node:child_process');
+  const { spawn } = childProcess();
   const uri = withExportName(address, exportName);
   const env = {
     ...process.env,

@@ -2,6 +2,7 @@ import { createRequire } from 'node:module';
 import { existsSync } from 'node:fs';
 import { isAbsolute, resolve as resolvePath } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { childProcess } from '../child-process.js';
 
 /** What kind of layer a name refers to. */
 export type LayerKind = 'plugin' | 'filter';
@@ -52,12 +53,12 @@ let globalRoot: string | undefined | null = null;
 
 /**
  * npm's global node_modules folder, asked once; undefined when npm is not
- * there. node:child_process is loaded only then: most layers are found before.
+ * there.
  */
 function npmGlobalRoot(): string | undefined {
   if (globalRoot === null) {
     try {
-      const { execFileSync } = createRequire(import.meta.url)('node:child_process') as typeof import('node:child_process');
+      const { execFileSync } = childProcess();
       globalRoot = execFileSync('npm', ['root', '-g'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'], timeout: 10_000 }).trim();
     } catch {
       globalRoot = undefined;
