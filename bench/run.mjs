@@ -11,7 +11,7 @@ import { createImage, parseSize, preparePageCache } from './lib/image.mjs';
 import { cpuModel, distBuilt, firstLine } from './lib/host.mjs';
 import { formatReport, perfAvailable, record as perfRecord, report as perfReport } from './lib/perf.mjs';
 import { formatTables, summarise } from './lib/report.mjs';
-import { CLI, Fleet, PAIRS, PLUGINS, REPO, SERVERS, resetPeakRss, stackUnavailable, statusMiB, useBaseline } from './lib/servers.mjs';
+import { CLI, Fleet, PAIRS, PLUGINS, REPO, SERVERS, resetPeakRss, stackUnavailable, statusMiB, pinServers, useBaseline } from './lib/servers.mjs';
 import { UNITS, WORKLOADS, clientArgv, fioMetrics, selectWorkloads, warmupArgvs } from './lib/workloads.mjs';
 
 const USAGE = `usage: node bench/run.mjs [OPTIONS]
@@ -43,6 +43,9 @@ server CPU and peak RSS as Markdown tables.
                         the image is resident in 4 KiB folios, repair it if not) or
                         always (drop and re-read the image before every run)
   --rss-limit MIB       peak RSS the memory workloads must stay under (default 300)
+  --cpus LIST           run every server under taskset -c LIST (for example 0 or 0,1):
+                        how much of a machine each server can use; the clients are not
+                        pinned
   --baseline CLI        compare with another nbdkit-ts build instead of nbdkit: CLI is
                         its packages/server/dist/cli/main.js (a built git worktree at
                         another commit), to measure a change on both sides in one run
@@ -81,7 +84,7 @@ function options() {
         quick: { type: 'boolean' }, rounds: { type: 'string' }, runtime: { type: 'string' }, ramp: { type: 'string' },
         warmup: { type: 'string' }, workloads: { type: 'string', short: 'w' }, list: { type: 'boolean' },
         size: { type: 'string' }, plugin: { type: 'string' }, image: { type: 'string' }, 'cache-reset': { type: 'string' }, 'rss-limit': { type: 'string' },
-        json: { type: 'string' }, baseline: { type: 'string' }, profile: { type: 'string' }, profiler: { type: 'string' }, workdir: { type: 'string' }, keep: { type: 'boolean' },
+        json: { type: 'string' }, cpus: { type: 'string' }, baseline: { type: 'string' }, profile: { type: 'string' }, profiler: { type: 'string' }, workdir: { type: 'string' }, keep: { type: 'boolean' },
         help: { type: 'boolean', short: 'h' },
       },
     }));
@@ -101,6 +104,11 @@ function options() {
     const cli = resolve(v.baseline);
     if (!existsSync(cli)) die(`--baseline=${v.baseline}: no such file (the dist/cli/main.js of a built checkout)`);
     useBaseline(cli);
+  }
+  if (v.cpus !== undefined) {
+    if (!/^\d+([-,]\d+)*$/.test(v.cpus)) die(`--cpus=${v.cpus}: expected a CPU list for taskset -c, such as 0 or 0,1 or 0-3`);
+    if (spawnSync('taskset', ['-c', v.cpus, 'true']).status !== 0) die(`--cpus=${v.cpus}: taskset -c ${v.cpus} true failed (util-linux's taskset, and CPUs this machine has)`);
+    pinServers(v.cpus);
   }
   const profile = v.profile === undefined ? undefined : resolve(v.profile);
   const cacheReset = v['cache-reset'] ?? 'check';
@@ -138,6 +146,7 @@ function options() {
     json: v.json === undefined ? undefined : resolve(v.json),
     workdir: v.workdir === undefined ? undefined : resolve(v.workdir),
     keep: v.keep === true,
+    cpus: v.cpus,
   };
 }
 
@@ -360,7 +369,7 @@ async function main() {
     loadavg_start: loadavg(), node: process.version, nbdkit: firstLine('nbdkit', ['--version']),
     fio: firstLine('fio', ['--version']), nbdcopy: firstLine('nbdcopy', ['--version']),
     commit: firstLine('git', ['-C', REPO, 'rev-parse', '--short', 'HEAD']), dist_built: distBuilt(REPO, ['server', 'core', `plugin-${opts.plugin}`, 'filter-reopen', 'filter-multi-conn']),
-    plugin: opts.plugin, image_bytes: imageBytes, rounds: opts.rounds, runtime_s: opts.runtime, ramp_s: opts.ramp, warmup_s: opts.warmup,
+    server_cpus: opts.cpus ?? 'all', plugin: opts.plugin, image_bytes: imageBytes, rounds: opts.rounds, runtime_s: opts.runtime, ramp_s: opts.ramp, warmup_s: opts.warmup,
     cache_reset: opts.cacheReset, quick: opts.quick, profile: opts.profile !== undefined,
     servers: Object.fromEntries(Object.entries(SERVERS).map(([k, s]) => [k, s.argv(pluginArgs('IMG'), 'SOCK').join(' ')])),
   };
@@ -385,7 +394,7 @@ async function main() {
   let summary;
   if (opts.profile === undefined) {
     summary = summarise(runs, opts.rssLimit);
-    console.log(`\n${opts.quick ? 'quick run' : 'run'} of ${env.date}, ${env.cpu_model} (${env.cpus} CPUs), kernel ${env.kernel}, node ${env.node}, ${env.nbdkit}, commit ${env.commit} (dist built ${env.dist_built})`);
+    console.log(`\n${opts.quick ? 'quick run' : 'run'} of ${env.date}, ${env.cpu_model} (${env.cpus} CPUs), kernel ${env.kernel}, node ${env.node}, ${env.nbdkit}, commit ${env.commit} (dist built ${env.dist_built})${opts.cpus === undefined ? '' : `, servers on CPUs ${opts.cpus}`}`);
     console.log(`${opts.plugin === 'file' ? 'image' : `plugin ${opts.plugin}, disk`} ${imageBytes} bytes, ${opts.rounds} rounds, fio ${opts.runtime} s + ${opts.ramp} s ramp, warm-up ${opts.warmup} s, load average ${env.loadavg_start.map((x) => x.toFixed(1)).join(' ')} -> ${env.loadavg_end.map((x) => x.toFixed(1)).join(' ')}\n`);
     console.log(formatTables(summary, opts.rssLimit));
     if (summary.some((s) => s.group === 'memory' && !s.rss_pass)) exit = 3;

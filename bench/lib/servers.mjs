@@ -56,6 +56,17 @@ export function useBaseline(cli) {
   PAIRS.memory = ['nbdkit-ts', 'nbdkit-ts-baseline'];
 }
 
+/**
+ * Runs every server under `taskset -c cpus` (which execs it: the pid stays
+ * the server's), to measure what each does with fewer CPUs than the machine has.
+ */
+export function pinServers(cpus) {
+  for (const s of Object.values(SERVERS)) {
+    const argv = s.argv;
+    s.argv = (...args) => ['taskset', '-c', cpus, ...argv(...args)];
+  }
+}
+
 /** Returns undefined when the filters of the stack load, or why not. */
 export function stackUnavailable() {
   const r = spawnSync(process.execPath, [CLI, '--version', ...STACK_FILTERS, 'file'], { encoding: 'utf8', timeout: 60_000 });

@@ -17,6 +17,8 @@ export const WORKLOADS = [
     desc: 'fio random read 4 KiB, queue depth 1' },
   { name: 'rand-read-qd16', group: 'main', kind: 'fio', fio: { rw: 'randread', bs: '4k', iodepth: 16 }, metric: 'iops', quick: true,
     desc: 'fio random read 4 KiB, queue depth 16' },
+  { name: 'rand-read-c4', group: 'main', kind: 'fio', fio: { rw: 'randread', bs: '4k', iodepth: 16, numjobs: 4 }, metric: 'iops', quick: false,
+    desc: 'fio random read 4 KiB, 4 jobs (connections) x queue depth 16' },
   { name: 'rand-read-qd64', group: 'main', kind: 'fio', fio: { rw: 'randread', bs: '4k', iodepth: 64 }, metric: 'iops', quick: false,
     desc: 'fio random read 4 KiB, queue depth 64' },
   { name: 'rand-write-qd16', group: 'main', kind: 'fio', fio: { rw: 'randwrite', bs: '4k', iodepth: 16 }, metric: 'iops', quick: true,
