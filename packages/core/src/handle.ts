@@ -1,13 +1,14 @@
 import type { Capabilities } from './capabilities.js';
 import type { DataMethods } from './data-methods.js';
 import type { MaybePromise } from './maybe-promise.js';
+import type { SendFrom } from './send-from.js';
 
 /**
  * What a layer's open hook returns: the per-connection (or per-context) state
  * and the calls the layer implements. Lifecycle: open -> prepare -> data calls
  * -> finalize -> close.
  */
-export interface Handle extends Partial<DataMethods> {
+export interface Handle extends Partial<DataMethods>, Partial<SendFrom> {
   /** After open, before any data call; for a filter, after the Next below was prepared. */
   prepare?(): MaybePromise<void>;
   /** Before close, while the Next below can still be used (write back, leave groups). */

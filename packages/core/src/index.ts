@@ -21,6 +21,7 @@ export { afterCall, isPromise, type MaybePromise } from './maybe-promise.js';
 export { Mutex } from './mutex.js';
 export { RangeLock } from './range-lock.js';
 export { Semaphore } from './semaphore.js';
+export type { SendFile, SendFrom } from './send-from.js';
 export { seededRandom } from './seeded-random.js';
 export type { Backend, ClientInfo, ExportInfo, Next, OpenOptions } from './next.js';
 export { countToBigint, MAX_U32, MAX_U64, toCount, toSafeNumber } from './convert.js';

@@ -2,6 +2,7 @@ import type { Capabilities } from './capabilities.js';
 import type { Concurrency } from './concurrency.js';
 import type { DataMethods } from './data-methods.js';
 import type { MaybePromise } from './maybe-promise.js';
+import type { SendFrom } from './send-from.js';
 
 /**
  * An open, prepared context on the layer beneath a filter. Its data calls are
@@ -9,7 +10,7 @@ import type { MaybePromise } from './maybe-promise.js';
  * what the layer lacks is emulated (zero by writes, FUA by flush, cache by
  * reads), so a filter may call any of them.
  */
-export interface Next extends DataMethods {
+export interface Next extends DataMethods, SendFrom {
   /** The export name this context was opened with. */
   readonly exportName: string;
   /** Whether this context was opened read-only. */
