@@ -20,6 +20,7 @@ export const TEST_TOOLS: Readonly<Record<string, string>> = {
   fdisk: 'fdisk',
   sgdisk: 'gdisk',
   parted: 'parted',
+  strace: 'strace',
   'ceph-mon': 'ceph-mon',
   'ceph-osd': 'ceph-osd',
   radosgw: 'radosgw',
