@@ -13,7 +13,7 @@ import { ReplyWriter } from './reply-writer.js';
 import type { ServerState } from '../server-state.js';
 import { startTls } from '../tls/start-tls.js';
 import { POOL_FROM, ReceiveBuffer } from '../limits/buffer-pool.js';
-import { readInPlace } from './reads-in-place.js';
+import { readInPlace, socketFd } from './reads-in-place.js';
 import { runRequest } from './transmission.js';
 
 /**
@@ -89,8 +89,10 @@ export class Connection {
   ) {
     // Without TLS, reads land where the connection says: a large write's
     // payload straight in its buffer. A socket that may turn TLS is read as usual.
-    this.socket = (server.tls === undefined && refusal === undefined ? readInPlace(socket, this.readTarget) : undefined) ?? socket;
-    this.writer = new ReplyWriter(this.socket);
+    const inPlace = server.tls === undefined && refusal === undefined ? readInPlace(socket, this.readTarget) : undefined;
+    this.socket = inPlace ?? socket;
+    // A plain socket of its own: large reads may be sent to it from files.
+    this.writer = new ReplyWriter(this.socket, inPlace === undefined ? undefined : socketFd(inPlace));
     this.budget = new BufferAccount(server.budget, server.limits.maxConnectionBuffer);
     const c = server.stack.concurrency;
     // As nbdkit's thread models: each level includes the ones below it.

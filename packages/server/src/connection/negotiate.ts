@@ -1,4 +1,4 @@
-import { errorCode, errorMessage, type Capabilities, type ClientInfo, type Concurrency, type DataMethods } from '@nbdkit-ts/core';
+import { errorCode, errorMessage, type Capabilities, type ClientInfo, type Concurrency, type DataMethods, type SendFrom } from '@nbdkit-ts/core';
 import {
   BASE_ALLOCATION,
   BASE_ALLOCATION_ID,
@@ -67,7 +67,7 @@ export interface HandshakeIO {
 /** Where the handshake ended: in transmission on an open export, or nowhere. */
 export interface Negotiated {
   /** Where requests go: the top context, or its calls bounded by --request-timeout. */
-  readonly top: DataMethods;
+  readonly top: DataMethods & SendFrom;
   /** The open context on the outermost layer. */
   readonly context: LayerContext;
   readonly exportName: string;

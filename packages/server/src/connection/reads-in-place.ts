@@ -36,3 +36,9 @@ export function readInPlace(socket: Socket, target: ReadTarget): Socket | undefi
   };
   return new Socket({ readable: true, writable: true, ...options });
 }
+
+/** The descriptor of a socket's handle, when it has one (Unix). */
+export function socketFd(socket: Socket): number | undefined {
+  const fd = (socket as Socket & { _handle?: { fd?: unknown } })._handle?.fd;
+  return typeof fd === 'number' && fd >= 0 ? fd : undefined;
+}

@@ -1,4 +1,4 @@
-import { ExtentList, Flag, errorCode, errorMessage, type Flags, type MaybePromise } from '@nbdkit-ts/core';
+import { ExtentList, Flag, errorCode, errorMessage, nbdError, toSafeNumber, type Flags, type MaybePromise } from '@nbdkit-ts/core';
 import { blockDescriptors } from '../protocol/block-descriptors.js';
 import { nbdErrno } from '../protocol/errno.js';
 import {
@@ -33,6 +33,7 @@ import type { Request } from '../protocol/requests.js';
 import type { Negotiated } from './negotiate.js';
 import { isRecycled, type BufferPool } from '../limits/buffer-pool.js';
 import type { ReplyWriter } from './reply-writer.js';
+import { loadSendfile } from './sendfile.js';
 
 const KNOWN_FLAGS = NBD_CMD_FLAG_FUA | NBD_CMD_FLAG_NO_HOLE | NBD_CMD_FLAG_DF | NBD_CMD_FLAG_REQ_ONE | NBD_CMD_FLAG_FAST_ZERO;
 
@@ -117,6 +118,7 @@ export function runRequest(req: Request, n: Negotiated, out: ReplyWriter, buffer
   try {
     switch (req.type) {
       case NBD_CMD_READ: {
+        if (req.count >= SEND_FROM_FILE && out.fd !== undefined) return readFromFile(req, n, out, buffers, log, flags);
         const hdr = readReplyHeaderSize(n.structured);
         readBuf = buffers.reply(hdr + req.count);
         call = top.pread(readBuf.subarray(hdr), req.offset, flags);
@@ -156,6 +158,59 @@ export function runRequest(req: Request, n: Negotiated, out: ReplyWriter, buffer
     () => reply(req, n, out, buffers, log, readBuf, extents),
     (e: unknown) => fail(req, n, out, e, log),
   );
+}
+
+/**
+ * A read from this size on is offered to the layers to be sent from a file
+ * (sendFrom). Smaller ones are read: waiting for the socket to take the
+ * header before the data costs more than copying them.
+ */
+const SEND_FROM_FILE = 128 * 1024;
+
+/**
+ * A large read: sent from a file if the layers say where its bytes are
+ * (sendFrom), else read with pread. Once the data have begun to leave, a
+ * failure cannot be answered: the connection is dropped.
+ */
+async function readFromFile(req: Request, n: Negotiated, out: ReplyWriter, buffers: BufferPool, log: (m: string) => void, flags: Flags): Promise<void> {
+  const sendfile = await loadSendfile();
+  let sending: Promise<void> | undefined;
+  let answered = false;
+  if (sendfile !== undefined) {
+    const send = (fd: number, position: bigint): Promise<void> => {
+      if (sending !== undefined) return Promise.reject(nbdError('EINVAL', 'sendFrom: send called twice'));
+      // The request was answered otherwise: an error, its deadline, or pread.
+      if (answered) return Promise.reject(nbdError('ECANCELED', 'sendFrom: send called after the request was answered'));
+      const header = Buffer.allocUnsafe(readReplyHeaderSize(n.structured));
+      writeReadReplyHeader(header, n.structured, req.cookie, req.offset, req.count);
+      sending = out.sendFile(header, fd, toSafeNumber(position, 'sendFrom position'), req.count, sendfile);
+      return sending;
+    };
+    try {
+      await n.top.sendFrom(req.count, req.offset, flags, send);
+      await sending;
+    } catch (e) {
+      if (sending === undefined) {
+        answered = true;
+        fail(req, n, out, e, log);
+        return;
+      }
+      log(`read at ${req.offset} for ${req.count}: cut short, dropping the connection: ${errorMessage(e)}`);
+      out.abort();
+      return;
+    }
+    if (sending !== undefined) return;
+    answered = true;
+  }
+  const hdr = readReplyHeaderSize(n.structured);
+  const readBuf = buffers.reply(hdr + req.count);
+  try {
+    await n.top.pread(readBuf.subarray(hdr), req.offset, flags);
+  } catch (e) {
+    fail(req, n, out, e, log);
+    return;
+  }
+  reply(req, n, out, buffers, log, readBuf, undefined);
 }
 
 /**

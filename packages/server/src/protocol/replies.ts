@@ -42,9 +42,9 @@ export function writeChunkHeader(b: Buffer, cookie: bigint, flags: number, type:
  * Fills the header of a read reply whose data already sits in `b` after
  * {@link readReplyHeaderSize} bytes, so header and data go out in one write.
  */
-export function writeReadReplyHeader(b: Buffer, structured: boolean, cookie: bigint, offset: bigint): void {
+export function writeReadReplyHeader(b: Buffer, structured: boolean, cookie: bigint, offset: bigint, count = b.length - readReplyHeaderSize(structured)): void {
   if (structured) {
-    writeChunkHeader(b, cookie, NBD_REPLY_FLAG_DONE, NBD_REPLY_TYPE_OFFSET_DATA, b.length - STRUCTURED_REPLY_SIZE);
+    writeChunkHeader(b, cookie, NBD_REPLY_FLAG_DONE, NBD_REPLY_TYPE_OFFSET_DATA, 8 + count);
     b.writeBigUInt64BE(offset, STRUCTURED_REPLY_SIZE);
   } else {
     writeSimpleReply(b, cookie, 0);

@@ -1,4 +1,4 @@
-import { nbdError, type DataMethods, type ExtentList, type Flags, type MaybePromise } from '@nbdkit-ts/core';
+import { nbdError, type DataMethods, type ExtentList, type Flags, type MaybePromise, type SendFile, type SendFrom } from '@nbdkit-ts/core';
 
 /**
  * Settles as `p` does, or fails with ETIMEDOUT once `ms` have passed. When
@@ -31,9 +31,9 @@ export function withDeadline<T>(p: PromiseLike<T>, ms: number, what: string, lat
  * answered within `ms` (--request-timeout). The call itself goes on; its
  * late result is dropped, and the client has had its error.
  */
-export class DeadlineCalls implements DataMethods {
+export class DeadlineCalls implements DataMethods, SendFrom {
   constructor(
-    private readonly inner: DataMethods,
+    private readonly inner: DataMethods & SendFrom,
     private readonly ms: number,
     private readonly expired: (call: string) => void,
   ) {}
@@ -48,6 +48,10 @@ export class DeadlineCalls implements DataMethods {
 
   pread(buf: Uint8Array, offset: bigint, flags: Flags): MaybePromise<void> {
     return this.bound('pread', this.inner.pread(buf, offset, flags));
+  }
+
+  sendFrom(count: number, offset: bigint, flags: Flags, send: SendFile): MaybePromise<void> {
+    return this.bound('sendFrom', this.inner.sendFrom(count, offset, flags, send));
   }
 
   pwrite(buf: Uint8Array, offset: bigint, flags: Flags): MaybePromise<void> {

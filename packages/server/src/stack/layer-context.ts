@@ -10,6 +10,7 @@ import {
   type Handle,
   type MaybePromise,
   type Next,
+  type SendFile,
 } from '@nbdkit-ts/core';
 import type { LoadedLayer } from './loaded-layer.js';
 import type { Scope } from './scope.js';
@@ -108,6 +109,15 @@ export class LayerContext implements Next {
   }
 
   /**
+   * Offers a read to be sent from a file: the layer calls `send`, or returns
+   * without calling it and the caller reads with pread. Passed through a
+   * filter only when the filter has no pread of its own.
+   */
+  sendFrom(count: number, offset: bigint, flags: Flags, send: SendFile): MaybePromise<void> {
+    return this.guard('sendFrom', () => this.sendFromCall(count, offset, flags, send));
+  }
+
+  /**
    * Runs one data call: what it throws, and what its promise rejects with,
    * goes through {@link fault}. Anything but a promise gives undefined (a
    * layer returning a value from a void call is not waited for).
@@ -161,6 +171,14 @@ export class LayerContext implements Next {
     if (h.pread !== undefined) return h.pread(buf, offset, flags);
     if (this.isPlugin) throw nbdError('EIO', `${this.layer.name}: pread is not implemented`);
     return this.below('pread').pread(buf, offset, flags);
+  }
+
+  private sendFromCall(count: number, offset: bigint, flags: Flags, send: SendFile): MaybePromise<void> {
+    this.check(offset, count, 'EINVAL');
+    const h = this.handle;
+    if (h.sendFrom !== undefined) return h.sendFrom(count, offset, flags, send);
+    if (this.isPlugin || h.pread !== undefined) return undefined;
+    return this.below('sendFrom').sendFrom(count, offset, flags, send);
   }
 
   private pwriteCall(buf: Uint8Array, offset: bigint, flags: Flags): MaybePromise<void> {
