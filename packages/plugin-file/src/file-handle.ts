@@ -10,6 +10,7 @@ import {
   type MaybePromise,
   type PluginCapabilities,
   type PluginHandle,
+  type SendFile,
 } from '@nbdkit-ts/core';
 import { blockDeviceInfo, deviceBlockSize, type BlockDeviceInfo } from './block-device.js';
 import { canSeekHoles, seekExtents } from './extents.js';
@@ -164,6 +165,17 @@ export class FileHandle implements PluginHandle {
     }
   }
 
+  /**
+   * A large read: the server sends the bytes from the file to the socket
+   * (sendfile), with no copy through memory. Not past the end of a file that
+   * has shrunk since it was opened: pread answers that read with EIO, where
+   * a reply cut short would cost the client its connection.
+   */
+  sendFrom(count: number, offset: bigint, _flags: Flags, send: SendFile): Promise<void> | undefined {
+    if (!this.file.blockDevice && fstatSync(this.fd).size < Number(offset) + count) return undefined;
+    return send(this.fd, offset);
+  }
+
   pwrite(buf: Uint8Array, offset: bigint, flags: number): void | Promise<void> {
     // A number position: Node's writeSync ignores a bigint one and writes at the file position.
     const at = toSafeNumber(offset, 'offset');
@@ -238,6 +250,15 @@ export class UncachedFileHandle extends FileHandle {
     const read = super.pread(buf, offset);
     if (read === undefined) this.evictor.afterRead(Number(offset), buf.length);
     else return read.then(() => this.evictor.afterRead(Number(offset), buf.length));
+  }
+
+  /**
+   * Reads are not sent from the file: the pages sendfile hands the socket
+   * stay pinned until the client has acknowledged them, past any attempt to
+   * drop them, so they would stay in the page cache. pread copies them out.
+   */
+  override sendFrom(): undefined {
+    return undefined;
   }
 
   override pwrite(buf: Uint8Array, offset: bigint, flags: number): void | Promise<void> {
