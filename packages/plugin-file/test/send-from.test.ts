@@ -1,9 +1,9 @@
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Command, nbdsh, NBDSH_EXPECT_ERROR, requestBytes, runOk, startServer, tempDir, TEST_PATH, WireClient, type ServerProcess } from '@nbdkit-ts/testing';
+import { Command, nbdsh, NBDSH_EXPECT_ERROR, requestBytes, runOk, tempDir, TEST_PATH, WireClient, withServer, type ServerProcess } from '@nbdkit-ts/testing';
 import { MiB, WITHOUT_KOFFI } from './disk.js';
 
 const SIZE = 48 * MiB;
@@ -19,7 +19,7 @@ async function sendfileCalls(server: ServerProcess, dir: string, fn: () => Promi
   strace.stderr.on('data', (b: Buffer) => (stderr += b.toString()));
   const exited = new Promise<void>((resolve) => strace.on('exit', () => resolve()));
   // strace writes the file once it has attached to every thread; until then a call could be missed.
-  for (let i = 0; i < 100 && !readable(out); i++) await new Promise((r) => setTimeout(r, 50));
+  for (let i = 0; i < 100 && !existsSync(out); i++) await new Promise((r) => setTimeout(r, 50));
   await new Promise((r) => setTimeout(r, 200));
   try {
     await fn();
@@ -27,17 +27,8 @@ async function sendfileCalls(server: ServerProcess, dir: string, fn: () => Promi
     strace.kill('SIGINT');
     await exited;
   }
-  if (!readable(out)) throw new Error(`strace did not attach: ${stderr}`);
+  if (!existsSync(out)) throw new Error(`strace did not attach: ${stderr}`);
   return readFileSync(out, 'utf8').split('\n').filter((l) => /sendfile\(/.test(l)).length;
-}
-
-function readable(path: string): boolean {
-  try {
-    readFileSync(path);
-    return true;
-  } catch {
-    return false;
-  }
 }
 
 describe('large reads sent from the file (sendfile)', () => {
@@ -62,20 +53,18 @@ describe('large reads sent from the file (sendfile)', () => {
     rmSync(copy);
   };
 
+  /** Serves the image with `args`, copies it with {@link copyAndCompare}, and returns how many sendfile calls the server made. */
+  const sendfileCallsCopying = (args: readonly string[], env?: NodeJS.ProcessEnv) =>
+    withServer(args, (server) => sendfileCalls(server, dir, () => copyAndCompare(server.uri)), { env });
+
   it('nbdcopy gets every byte, and the server sent them with sendfile', async () => {
-    const server = await startServer(['file', image]);
-    try {
-      expect(await sendfileCalls(server, dir, () => copyAndCompare(server.uri))).toBeGreaterThan(0);
-    } finally {
-      await server.stop();
-    }
+    expect(await sendfileCallsCopying(['file', image])).toBeGreaterThan(0);
   });
 
   it('simple and structured replies: large and small reads in flight together, between writes', async () => {
     const copy = join(dir, 'mixed.img');
     writeFileSync(copy, data);
-    const server = await startServer(['file', copy]);
-    try {
+    await withServer(['file', copy], async (server) => {
       for (const structured of ['True', 'False']) {
         await runOk('nbdsh', [
           '-c',
@@ -109,47 +98,25 @@ describe('large reads sent from the file (sendfile)', () => {
           ].join('\n'),
         ]);
       }
-    } finally {
-      await server.stop();
-      rmSync(copy, { force: true });
-    }
+    });
+    rmSync(copy, { force: true });
   });
 
   it('a filter without a pread of its own passes it on; one with a pread stops it, and reads are copied', async () => {
-    const passing = await startServer(['--filter=nocache', 'file', image]);
-    try {
-      expect(await sendfileCalls(passing, dir, () => copyAndCompare(passing.uri))).toBeGreaterThan(0);
-    } finally {
-      await passing.stop();
-    }
-    const stopping = await startServer(['--filter=truncate', 'file', image, 'round-up=512']);
-    try {
-      expect(await sendfileCalls(stopping, dir, () => copyAndCompare(stopping.uri))).toBe(0);
-    } finally {
-      await stopping.stop();
-    }
+    expect(await sendfileCallsCopying(['--filter=nocache', 'file', image])).toBeGreaterThan(0);
+    expect(await sendfileCallsCopying(['--filter=truncate', 'file', image, 'round-up=512'])).toBe(0);
   });
 
   it('cache=none, and a server without koffi, copy reads: no sendfile, the same bytes', async () => {
-    for (const [args, env] of [
-      [['file', image, 'cache=none'], undefined],
-      [['file', image], WITHOUT_KOFFI],
-    ] as const) {
-      const server = await startServer([...args], { env });
-      try {
-        expect(await sendfileCalls(server, dir, () => copyAndCompare(server.uri))).toBe(0);
-      } finally {
-        await server.stop();
-      }
-    }
+    expect(await sendfileCallsCopying(['file', image, 'cache=none'])).toBe(0);
+    expect(await sendfileCallsCopying(['file', image], WITHOUT_KOFFI)).toBe(0);
   });
 
   it('a file that shrank under the server: a large read past its end gets EIO, and the connection goes on', async () => {
     const shrinking = join(dir, 'shrinking.img');
     writeFileSync(shrinking, data);
-    const server = await startServer(['file', shrinking]);
-    try {
-      await nbdsh(
+    await withServer(['file', shrinking], (server) =>
+      nbdsh(
         server.uri,
         [
           NBDSH_EXPECT_ERROR,
@@ -157,16 +124,13 @@ describe('large reads sent from the file (sendfile)', () => {
           `expect_error(errno.EIO, h.pread, ${MiB}, ${SIZE - MiB})`,
           `assert h.pread(${MiB}, 0) == open('${shrinking}', 'rb').read(${MiB})`,
         ].join('\n'),
-      );
-    } finally {
-      await server.stop();
-      rmSync(shrinking, { force: true });
-    }
+      ),
+    );
+    rmSync(shrinking, { force: true });
   });
 
   it('a client that leaves in the middle of large replies: the server goes on serving', async () => {
-    const server = await startServer(['file', image]);
-    try {
+    await withServer(['file', image], async (server) => {
       for (let i = 0; i < 3; i++) {
         const c = await WireClient.connect(server.socket);
         await c.open();
@@ -175,8 +139,6 @@ describe('large reads sent from the file (sendfile)', () => {
         c.socket.destroy();
       }
       await copyAndCompare(server.uri);
-    } finally {
-      await server.stop();
-    }
+    });
   });
 });
