@@ -139,6 +139,8 @@ describe('large reads sent from the file (sendfile)', () => {
         c.socket.destroy();
       }
       await copyAndCompare(server.uri);
+      // Replies to a client that has gone are dropped, not failures of the layer.
+      expect(server.stderr()).not.toMatch(/sendFrom|cut short/);
     });
   });
 });

@@ -44,7 +44,7 @@ export class ReplyWriter {
   /** Queues one reply; `written` runs once the socket is done with it (or failed). */
   send(reply: Uint8Array, written?: () => void): void {
     const s = this.socket;
-    if (s.destroyed || s.writableEnded) {
+    if (this.clientGone()) {
       written?.();
       return;
     }
@@ -65,7 +65,8 @@ export class ReplyWriter {
    * Sends a read's reply: `header`, then `count` bytes of the file `file`
    * from `position`, with sendfile (no copy through memory). Replies queued
    * meanwhile follow it. A failure once the header is out leaves the reply
-   * cut short: the socket is destroyed, and the promise rejects.
+   * cut short: the socket is destroyed, and the promise rejects. A client
+   * that has gone gets nothing, as with {@link send}: the promise resolves.
    */
   sendFile(header: Uint8Array, file: number, position: number, count: number, sendfile: Sendfile): Promise<void> {
     const sent = this.files.then(() => this.sendFileNow(header, file, position, count, sendfile));
@@ -76,22 +77,28 @@ export class ReplyWriter {
   private async sendFileNow(header: Uint8Array, file: number, position: number, count: number, sendfile: Sendfile): Promise<void> {
     const s = this.socket;
     if (this.fd === undefined) throw nbdError('EIO', 'this connection cannot send from files');
+    if (this.clientGone()) return;
     if (this.corked) this.uncork();
     this.held = [];
     try {
       await this.write(header);
       let done = 0;
       while (done < count) {
-        if (s.destroyed) throw nbdError('ECONNRESET', 'the connection closed while a reply was sent');
+        if (this.clientGone()) return;
         const r = sendfile(this.fd, file, position + done, count - done);
         if (typeof r === 'number') {
           if (r === 0) throw nbdError('EIO', `read at ${position + done}: unexpected end of file`);
           done += r;
         } else if (r === 'EAGAIN') done += await this.copy(file, position + done, Math.min(STEP_WHEN_FULL, count - done));
-        else if (r === 'EINVAL' || r === 'ENOSYS') done += await this.copy(file, position + done, Math.min(COPY_CHUNK, count - done));
+        else if (r === 'EPIPE' || r === 'ECONNRESET') {
+          s.destroy();
+          return;
+        } else if (r === 'EINVAL' || r === 'ENOSYS') done += await this.copy(file, position + done, Math.min(COPY_CHUNK, count - done));
         else throw nbdError(isErrnoName(r) ? r : 'EIO', `sendfile at ${position + done}: ${r}`);
       }
     } catch (e) {
+      // A write that failed as the client left.
+      if (this.clientGone()) return;
       s.destroy();
       throw e;
     } finally {
@@ -100,6 +107,11 @@ export class ReplyWriter {
       this.heldBytes = 0;
       for (const [reply, written] of held) this.send(reply, written);
     }
+  }
+
+  /** Whether the socket is closed or ending: replies to it are dropped. A call, checked anew after every await. */
+  private clientGone(): boolean {
+    return this.socket.destroyed || this.socket.writableEnded;
   }
 
   /** Reads `count` bytes of `file` at `position` and writes them through the stream, once it has taken them. */
